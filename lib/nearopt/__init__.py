@@ -1,0 +1,1 @@
+"""nearopt: learning near the optimum of two-layer teacher-student networks."""
