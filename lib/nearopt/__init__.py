@@ -1,1 +1,33 @@
-"""nearopt: learning near the optimum of two-layer teacher-student networks."""
+"""nearopt — learning near the optimum of two-layer teacher–student networks.
+
+The model is y(x) = W2 · g(W1 x) with W1 (Nh × Ni), W2 (Nh,), no biases; the student equals the
+teacher at the optimum θ*, where the loss Hessian is the Gauss–Newton matrix.  Parameters are ordered
+θ = (vec(W1) row-major, W2), P = Nh (Ni + 1).
+
+Quick start::
+
+    import nearopt
+    W1, W2 = nearopt.sample_teacher(10, 20, seed=0)
+    ev = nearopt.spectrum(W1, W2, "linear")          # all P eigenvalues, ascending
+    r = nearopt.hessian_rank(W1, W2, "quadratic")    # == nearopt.effective_parameters("quadratic", 10, 20)
+"""
+from .activations import ACTIVATIONS, Activation, Custom, Erf, Polynomial, get_activation
+from .backend import (MemoryBudgetError, backend_name, default_namespace, memory_budget,
+                      set_memory_budget, to_numpy)
+from .dynamics import (descend, expected_loss, fit_rate, flow, late_time_rate, perturb, predict_descent,
+                       quadratic_loss, stability_limit)
+from .hessian import (full_hessian, gradient, hessian, hvp, jacobian, loss, pair_moments,
+                      population_factor)
+from .rank import (RankInfo, default_tolerance, effective_parameters, hessian_rank, numerical_rank,
+                   symmetric_dim, tangent_rank)
+from .spectra import SpectralDensity, eigh, fisher, ntk, slq, slq_density, spectrum, wasserstein
+from .teacher import (INPUT_DISTRIBUTIONS, flatten, forward, n_params, sample_inputs, sample_teacher,
+                      unflatten)
+
+try:  # the theory module (distributions) is optional at import time only while it is being written
+    from .theory import *  # noqa: F401,F403
+    from . import theory  # noqa: F401
+except ImportError:  # pragma: no cover
+    pass
+
+__version__ = "0.1.0"

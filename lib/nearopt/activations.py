@@ -1,0 +1,190 @@
+"""Activation functions g with their first and second derivatives.
+
+Names: ``"linear"`` (z), ``"quadratic"`` (z²), ``"cubic"`` (z³), ``"quartic"`` (z⁴) and ``"erf"``,
+meaning g(z) = erf(z/√2) (the soft-committee convention, g'(z) = √(2/π) e^{-z²/2}).  Any polynomial is
+given by its coefficients (:class:`Polynomial`), any other function by callables (:class:`Custom`).
+
+Every method takes the array namespace ``xp`` first so that one code path serves NumPy, CuPy and the
+array-API test backend.
+"""
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+
+from .backend import erf as _erf
+
+__all__ = ["Activation", "Polynomial", "Erf", "Custom", "ACTIVATIONS", "get_activation"]
+
+
+class Activation:
+    """Base class: ``g(xp, z)``, ``dg(xp, z)``, ``d2g(xp, z)`` act elementwise on arrays of ``xp``."""
+
+    name = "activation"
+    #: polynomial coefficients (index k multiplies z**k) or None for non-polynomial activations
+    coeffs = None
+
+    @property
+    def is_polynomial(self) -> bool:
+        return self.coeffs is not None
+
+    @property
+    def degree(self):
+        """Polynomial degree, or ``None`` if not a polynomial."""
+        return None if self.coeffs is None else len(self.coeffs) - 1
+
+    def quad_nodes(self) -> int:
+        """Gauss–Hermite nodes per dimension for the population expectations.
+
+        Exact for polynomials: the integrands have degree ≤ 2·deg ≤ 2K − 1 with K = deg + 1.
+        """
+        return self.degree + 1 if self.is_polynomial else 40
+
+    def g(self, xp, z):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def dg(self, xp, z):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def d2g(self, xp, z):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.name!r})"
+
+
+def _horner(xp, coeffs, z):
+    out = xp.zeros_like(z) + float(coeffs[-1])
+    for c in coeffs[-2::-1]:
+        out = out * z + float(c)
+    return out
+
+
+class Polynomial(Activation):
+    """g(z) = Σ_k c_k z^k with ``coeffs = (c_0, c_1, …)``."""
+
+    def __init__(self, coeffs, name=None):
+        c = np.asarray(coeffs, dtype=np.float64).ravel()
+        if c.size == 0 or not np.all(np.isfinite(c)):
+            raise ValueError(f"coeffs must be a non-empty sequence of finite numbers; got {coeffs!r}")
+        nz = np.flatnonzero(c)
+        if nz.size == 0:
+            raise ValueError("coeffs must have at least one nonzero coefficient (g = 0 has no Hessian)")
+        self.coeffs = c[: nz[-1] + 1]
+        self.name = name or "polynomial" + str(tuple(float(v) for v in self.coeffs))
+
+    @property
+    def degrees(self):
+        """Degrees with a nonzero coefficient."""
+        return tuple(int(k) for k in np.flatnonzero(self.coeffs))
+
+    @property
+    def is_homogeneous(self) -> bool:
+        return len(self.degrees) == 1
+
+    def _deriv(self, n):
+        c = self.coeffs
+        for _ in range(n):
+            c = c[1:] * np.arange(1, len(c)) if len(c) > 1 else np.zeros(1)
+        return c
+
+    def g(self, xp, z):
+        return _horner(xp, self.coeffs, z)
+
+    def dg(self, xp, z):
+        return _horner(xp, self._deriv(1), z)
+
+    def d2g(self, xp, z):
+        return _horner(xp, self._deriv(2), z)
+
+    def exact_coeffs(self):
+        """Coefficients as exact fractions (floats are dyadic rationals)."""
+        return [Fraction(float(v)) for v in self.coeffs]
+
+    def __eq__(self, other):
+        return isinstance(other, Polynomial) and np.array_equal(self.coeffs, other.coeffs)
+
+    def __hash__(self):
+        return hash(("poly", tuple(self.coeffs)))
+
+
+class Erf(Activation):
+    """g(z) = erf(z/√2); g'(z) = √(2/π) e^{−z²/2}; g''(z) = −z g'(z)."""
+
+    name = "erf"
+
+    def g(self, xp, z):
+        return _erf(z / math.sqrt(2.0), xp)
+
+    def dg(self, xp, z):
+        return math.sqrt(2.0 / math.pi) * xp.exp(-0.5 * z * z)
+
+    def d2g(self, xp, z):
+        return -z * self.dg(xp, z)
+
+    def __eq__(self, other):
+        return isinstance(other, Erf)
+
+    def __hash__(self):
+        return hash("erf")
+
+
+class Custom(Activation):
+    """A user activation from callables ``g, dg, d2g`` applied elementwise to arrays.
+
+    The callables receive arrays of the computation's namespace (NumPy arrays on the CPU).
+    Population expectations use 2-D Gauss–Hermite quadrature with ``nodes`` points per dimension.
+    """
+
+    def __init__(self, g, dg, d2g, name="custom", nodes=40):
+        for label, f in (("g", g), ("dg", dg), ("d2g", d2g)):
+            if not callable(f):
+                raise TypeError(f"{label} must be callable; got {type(f).__name__}")
+        if not isinstance(nodes, (int, np.integer)) or nodes < 2:
+            raise ValueError(f"nodes must be an integer ≥ 2; got {nodes!r}")
+        self._g, self._dg, self._d2g = g, dg, d2g
+        self.name = str(name)
+        self._nodes = int(nodes)
+
+    def quad_nodes(self):
+        return self._nodes
+
+    def g(self, xp, z):
+        return self._g(z)
+
+    def dg(self, xp, z):
+        return self._dg(z)
+
+    def d2g(self, xp, z):
+        return self._d2g(z)
+
+
+ACTIVATIONS = ("linear", "quadratic", "cubic", "quartic", "erf")
+
+_NAMED = {
+    "linear": lambda: Polynomial([0.0, 1.0], name="linear"),
+    "quadratic": lambda: Polynomial([0.0, 0.0, 1.0], name="quadratic"),
+    "cubic": lambda: Polynomial([0.0, 0.0, 0.0, 1.0], name="cubic"),
+    "quartic": lambda: Polynomial([0.0, 0.0, 0.0, 0.0, 1.0], name="quartic"),
+    "erf": Erf,
+}
+
+
+def get_activation(activation) -> Activation:
+    """Resolve a name from :data:`ACTIVATIONS`, an :class:`Activation`, or a coefficient sequence."""
+    if isinstance(activation, Activation):
+        return activation
+    if isinstance(activation, str):
+        key = activation.strip().lower()
+        if key not in _NAMED:
+            raise ValueError(
+                f"activation must be one of {', '.join(repr(a) for a in ACTIVATIONS)}, a nearopt "
+                f"Activation (Polynomial, Custom) or a list of polynomial coefficients; got {activation!r}")
+        return _NAMED[key]()
+    if isinstance(activation, (list, tuple, np.ndarray)):
+        return Polynomial(activation)
+    raise TypeError(
+        f"activation must be one of {', '.join(repr(a) for a in ACTIVATIONS)}, a nearopt Activation "
+        f"or a list of polynomial coefficients; got {type(activation).__name__}")

@@ -1,0 +1,177 @@
+"""Array backend: one numerical code path for NumPy and CuPy (and any array-API library).
+
+The namespace of a computation is taken from its input arrays (``array_api_compat.array_namespace``),
+exactly as scikit-learn does.  Arrays that ``nearopt`` creates itself (teachers, inputs) come from the
+*default* backend, chosen by :func:`default_namespace`:
+
+* ``NEAROPT_BACKEND=numpy`` forces NumPy;
+* ``NEAROPT_BACKEND=cupy`` forces CuPy (an error if CuPy or a GPU is missing);
+* unset or ``auto``: CuPy when it imports and sees a GPU, NumPy otherwise.
+
+Everything is float64.  :func:`to_numpy` converts any result back to a NumPy array.
+"""
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+import array_api_compat
+
+__all__ = [
+    "default_namespace", "namespace", "to_numpy", "asarray", "erf", "memory_budget",
+    "set_memory_budget", "check_memory", "MemoryBudgetError", "backend_name",
+]
+
+_VALID_BACKENDS = ("auto", "numpy", "cupy")
+
+
+def _cupy_namespace():
+    import cupy  # noqa: F401  (import error handled by the caller)
+    if cupy.cuda.runtime.getDeviceCount() < 1:
+        raise RuntimeError("CuPy imported but sees no GPU")
+    return array_api_compat.array_namespace(cupy.empty(0))
+
+
+def default_namespace():
+    """The array namespace used for arrays nearopt creates (see module docstring)."""
+    choice = os.environ.get("NEAROPT_BACKEND", "auto").strip().lower() or "auto"
+    if choice not in _VALID_BACKENDS:
+        raise ValueError(
+            f"NEAROPT_BACKEND must be one of {', '.join(_VALID_BACKENDS)}; got {choice!r}")
+    if choice in ("auto", "cupy"):
+        try:
+            return _cupy_namespace()
+        except Exception as exc:  # ImportError, CUDA errors
+            if choice == "cupy":
+                raise RuntimeError(
+                    "NEAROPT_BACKEND=cupy but CuPy with a GPU is not available: " + str(exc)) from exc
+    return array_api_compat.array_namespace(np.empty(0))
+
+
+def backend_name(xp=None) -> str:
+    """'numpy', 'cupy' or the namespace's module name."""
+    xp = default_namespace() if xp is None else xp
+    if array_api_compat.is_numpy_namespace(xp):
+        return "numpy"
+    if array_api_compat.is_cupy_namespace(xp):
+        return "cupy"
+    return getattr(xp, "__name__", str(xp))
+
+
+def namespace(*arrays):
+    """Namespace of the given arrays (``None`` entries ignored); NumPy for plain Python input."""
+    arrs = [a for a in arrays if a is not None and not isinstance(a, (int, float, list, tuple))]
+    if not arrs:
+        return array_api_compat.array_namespace(np.empty(0))
+    return array_api_compat.array_namespace(*arrs)
+
+
+def asarray(x, xp):
+    """``x`` as a float64 array of namespace ``xp``."""
+    if isinstance(x, (list, tuple)):
+        x = np.asarray(x, dtype=np.float64)
+    return xp.asarray(x, dtype=xp.float64)
+
+
+def to_numpy(x):
+    """Convert an array of any supported backend to a NumPy array (scalars pass through)."""
+    if x is None or isinstance(x, (int, float, np.ndarray, np.generic)):
+        return x
+    if array_api_compat.is_cupy_array(x):
+        return x.get()
+    if array_api_compat.is_numpy_array(x):
+        return np.asarray(x)
+    try:
+        return np.from_dlpack(x)
+    except Exception:
+        return np.asarray(x)
+
+
+def erf(x, xp):
+    """Error function on the backend of ``x`` (the array API has no ``erf``).
+
+    NumPy: ``scipy.special.erf``; CuPy: ``cupyx.scipy.special.erf``; any other namespace (e.g.
+    array-api-strict in the test suite): a round trip through NumPy.
+    """
+    if array_api_compat.is_numpy_namespace(xp):
+        from scipy.special import erf as _erf
+        return _erf(x)
+    if array_api_compat.is_cupy_namespace(xp):
+        from cupyx.scipy.special import erf as _erf
+        return _erf(x)
+    from scipy.special import erf as _erf
+    dev = array_api_compat.device(x)
+    return xp.asarray(_erf(to_numpy(x)), dtype=xp.float64, device=dev)
+
+
+# ----------------------------------------------------------------------------- memory budget
+class MemoryBudgetError(MemoryError):
+    """A dense computation would exceed the memory budget; raised before anything is allocated."""
+
+
+_budget_override: int | None = None
+
+
+def _available_bytes() -> int:
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 4 * 1024**3
+
+
+def memory_budget() -> int:
+    """Bytes a single dense computation may use.
+
+    Order of precedence: :func:`set_memory_budget`, the environment variable
+    ``NEAROPT_MEMORY_BUDGET`` (bytes, or with suffix K/M/G), else half of the available RAM.
+    """
+    if _budget_override is not None:
+        return _budget_override
+    env = os.environ.get("NEAROPT_MEMORY_BUDGET")
+    if env:
+        mult = {"K": 1024, "M": 1024**2, "G": 1024**3}
+        s = env.strip().upper().rstrip("B")
+        try:
+            if s and s[-1] in mult:
+                return int(float(s[:-1]) * mult[s[-1]])
+            return int(float(s))
+        except ValueError:
+            raise ValueError(
+                f"NEAROPT_MEMORY_BUDGET must be a number of bytes (optionally with K, M or G); got {env!r}")
+    return _available_bytes() // 2
+
+
+def set_memory_budget(nbytes: int | None) -> None:
+    """Override the memory budget (``None`` restores the default)."""
+    global _budget_override
+    if nbytes is not None:
+        if isinstance(nbytes, bool) or not isinstance(nbytes, (int, np.integer)) or nbytes <= 0:
+            raise ValueError(f"nbytes must be a positive integer number of bytes or None; got {nbytes!r}")
+        nbytes = int(nbytes)
+    _budget_override = nbytes
+
+
+def _fmt_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n < 1024 or unit == "PiB":
+            return f"{n:.1f} {unit}"
+        n /= 1024
+
+
+def check_memory(nbytes: float, what: str, alternative: str = "") -> None:
+    """Refuse (before allocating) a computation needing more than :func:`memory_budget` bytes."""
+    budget = memory_budget()
+    if not math.isfinite(nbytes) or nbytes > budget:
+        msg = (f"{what} needs about {_fmt_bytes(nbytes)}, more than the memory budget of "
+               f"{_fmt_bytes(budget)} (nearopt.set_memory_budget or NEAROPT_MEMORY_BUDGET to change it).")
+        if alternative:
+            msg += " " + alternative
+        raise MemoryBudgetError(msg)

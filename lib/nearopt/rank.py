@@ -1,0 +1,243 @@
+"""Numerical rank of Hessian spectra and the theoretical effective number of parameters.
+
+Numerical rank (book, Chapter 5, eq. ``rank-tol``): eigenvalues with |λ| > tol count, where by default
+tol = |λ|_max · P · ε (ε = 2.2·10⁻¹⁶, float64 machine epsilon; the same scale-aware rule as
+``numpy.linalg.matrix_rank``).  The *spectral gap* — the ratio of the smallest kept to the largest
+discarded |λ| — says how safe the decision is: many decades for an exact zero, about one for a
+borderline case.
+
+Effective parameters (book, Chapter 3).  For g(z) = Σ_{p∈S} c_p z^p the network is a polynomial
+of degree max S and, because the Gaussian Gram of polynomials is positive definite, the population
+Hessian's rank is the dimension of the tangent space spanned, over hidden units j, by g(w_j·x)
+and g'(w_j·x) x_k.  For a single degree p this is the dimension of the secant variety of the Veronese
+variety, given by the Alexander–Hirschowitz theorem:
+
+* p = 1: Ni;
+* p = 2: Nh Ni − Nh(Nh−1)/2 for Nh ≤ Ni, saturating at Ni(Ni+1)/2;
+* p ≥ 3: min(Nh Ni, C(Ni+p−1, p)), except one less at (Ni, p, Nh) = (5, 3, 7), (3, 4, 5), (4, 4, 9)
+  and (5, 4, 14).
+
+For several degrees the count is computed exactly by :func:`tangent_rank` (the tangent matrix at random
+integer weights, rank over the field of integers modulo the prime 2³¹ − 1).  erf networks are full rank P.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from math import comb
+
+import numpy as np
+
+from .activations import Erf, get_activation
+from .backend import to_numpy
+from .teacher import check_size
+
+__all__ = ["numerical_rank", "RankInfo", "hessian_rank", "effective_parameters", "tangent_rank",
+           "default_tolerance", "symmetric_dim", "AH_EXCEPTIONS"]
+
+EPS = float(np.finfo(np.float64).eps)
+
+#: Alexander–Hirschowitz defective cases (n_in, degree, n_hidden): the rank is one below the bound.
+AH_EXCEPTIONS = frozenset({(5, 3, 7), (3, 4, 5), (4, 4, 9), (5, 4, 14)})
+
+
+@dataclass(frozen=True)
+class RankInfo:
+    """Result of :func:`numerical_rank`."""
+
+    rank: int
+    tol: float
+    #: smallest kept |λ| / largest discarded |λ| (inf when nothing is discarded, 0 when nothing is kept)
+    gap: float
+    lambda_min_pos: float
+    lambda_max: float
+    size: int
+
+    @property
+    def gap_decades(self) -> float:
+        return float(np.log10(self.gap)) if 0 < self.gap < np.inf else (np.inf if self.gap else -np.inf)
+
+
+def default_tolerance(eigenvalues, eps=EPS) -> float:
+    """tol = |λ|_max · P · ε."""
+    ev = np.abs(np.asarray(to_numpy(eigenvalues), dtype=np.float64))
+    return float(ev.max(initial=0.0) * ev.size * eps)
+
+
+def numerical_rank(eigenvalues, tol=None, eps=EPS) -> RankInfo:
+    """Rank of a symmetric matrix from its eigenvalues: #{|λ| > tol}, tol = |λ|_max · P · ε by default.
+
+    ``eps`` sets the precision the spectrum was computed in (use float32's 1.19·10⁻⁷ for single precision).
+    """
+    ev = np.asarray(to_numpy(eigenvalues), dtype=np.float64).ravel()
+    if ev.size == 0:
+        raise ValueError("eigenvalues must be a non-empty array")
+    if not np.all(np.isfinite(ev)):
+        raise ValueError("eigenvalues must be finite")
+    a = np.abs(ev)
+    if tol is None:
+        tol = default_tolerance(ev, eps)
+    elif not (isinstance(tol, (int, float)) and np.isfinite(tol) and tol >= 0):
+        raise ValueError(f"tol must be a finite number ≥ 0 or None; got {tol!r}")
+    kept = a[a > tol]
+    dropped = a[a <= tol]
+    rank = int(kept.size)
+    if rank == 0:
+        gap = 0.0
+    elif dropped.size == 0 or dropped.max() == 0:
+        gap = np.inf
+    else:
+        gap = float(kept.min() / dropped.max())
+    lam_min = float(ev[a > tol].min()) if rank else 0.0
+    return RankInfo(rank, float(tol), gap, lam_min, float(a.max()), int(ev.size))
+
+
+def hessian_rank(W1, W2, activation, X=None, tol=None, method="auto", info=False):
+    """Numerical rank of the Hessian at the optimum.
+
+    ``method="factor"``: singular values σ of a factor A with H = AᵀA (batch: A = J/√N; population with a
+    polynomial activation: :func:`nearopt.population_factor`), rank = #{σ > σ_max · max(rows, P) · ε}.
+    This squares the attainable gap compared with eigenvalues (errors ε·σ_max, not ε·λ_max) and is the
+    default whenever a factor fits in memory.  ``method="eigen"``: :func:`numerical_rank` of the
+    eigenvalues.  ``info=True`` returns the :class:`RankInfo` (for ``"factor"`` its λ fields are σ²).
+    """
+    from .activations import get_activation as _ga
+    from .backend import namespace
+    from .hessian import jacobian, population_factor
+    from .spectra import spectrum
+    if method not in ("auto", "factor", "eigen"):
+        raise ValueError(f"method must be 'auto', 'factor' or 'eigen'; got {method!r}")
+    act = _ga(activation)
+    if method == "auto":
+        P = W1.shape[0] * (W1.shape[1] + 1)
+        if X is not None:
+            method = "factor" if X.shape[0] * P <= 5e7 else "eigen"
+        elif act.is_polynomial and (act.degree + 1) ** W1.shape[1] * P <= 5e7:
+            method = "factor"
+        else:
+            method = "eigen"
+    if method == "eigen":
+        res = numerical_rank(spectrum(W1, W2, act, X), tol=tol)
+    else:
+        if X is None:
+            A = population_factor(W1, W2, act)
+        else:
+            A = jacobian(W1, W2, act, X) / math.sqrt(X.shape[0])
+        xp = namespace(A)
+        s = to_numpy(xp.linalg.svdvals(A) if hasattr(xp.linalg, "svdvals")
+                     else xp.linalg.svd(A, compute_uv=False))
+        tol_s = float(s.max(initial=0.0) * max(A.shape) * EPS) if tol is None else math.sqrt(tol)
+        r = numerical_rank(s, tol=tol_s)
+        res = RankInfo(r.rank, tol_s ** 2, r.gap ** 2, r.lambda_min_pos ** 2, r.lambda_max ** 2,
+                       int(A.shape[1]))
+    return res if info else res.rank
+
+
+def symmetric_dim(n_in, degree) -> int:
+    """C(Ni + p − 1, p): dimension of symmetric p-tensors (homogeneous polynomials of degree p)."""
+    return comb(check_size(n_in, "n_in") + degree - 1, degree)
+
+
+def _monomials(n_in, degree):
+    return [a for a in itertools.product(range(degree + 1), repeat=n_in) if sum(a) == degree]
+
+
+_PRIME = 2_147_483_647  # 2^31 − 1: products of two residues fit in int64
+
+
+def _rank_mod_p(M, p=_PRIME):
+    M = M.copy() % p
+    rows, cols = M.shape
+    r = 0
+    for c in range(cols):  # Gaussian elimination, one pivot column at a time (rows vectorised)
+        if r == rows:
+            break
+        nz = np.flatnonzero(M[r:, c])
+        if nz.size == 0:
+            continue
+        piv = r + nz[0]
+        if piv != r:
+            M[[r, piv]] = M[[piv, r]]
+        inv = pow(int(M[r, c]), p - 2, p)
+        M[r] = (M[r] * inv) % p
+        f = M[:, c].copy()
+        f[r] = 0
+        M = (M - (f[:, None] * M[r][None, :]) % p) % p
+        r += 1
+    return r
+
+
+def tangent_rank(degrees, n_in, n_hidden, seed=0, trials=2) -> int:
+    """Exact generic rank of the tangent map θ ↦ y_θ for g = Σ_{p∈degrees} c_p z^p (any c_p ≠ 0).
+
+    Rows: for each unit j, the coefficients of g(w_j·x) and of g'(w_j·x) x_k in the monomial basis; in
+    degree p these are (p!/α!) c_p w^α and (p!/α!) c_p α_k w^{α−e_k}.  Column factors (p!/α!) c_p and row
+    factors W2[j] do not change the rank, so the matrix has entries w^α and α_k w^{α−e_k}.  Its rank is
+    computed exactly modulo the prime 2³¹ − 1 at random integer weights (max over ``trials``); a random
+    point is generic except with probability below rows/prime.
+    """
+    n_in = check_size(n_in, "n_in")
+    n_hidden = check_size(n_hidden, "n_hidden")
+    degrees = sorted({int(d) for d in degrees})
+    if not degrees or degrees[0] < 0:
+        raise ValueError(f"degrees must be non-negative integers; got {degrees!r}")
+    monos = [a for d in degrees for a in _monomials(n_in, d)]
+    n_rows = n_hidden * (n_in + 1)
+    if n_rows * len(monos) > 20_000_000:
+        raise ValueError(f"tangent_rank: the {n_rows} × {len(monos)} tangent matrix is too large "
+                         "(limit 2·10⁷ entries); reduce n_in, n_hidden or the degree")
+    E = np.array(monos, dtype=np.int64)                         # (M, Ni) exponents
+    rng = np.random.default_rng(seed)
+    best = 0
+    for _ in range(trials):
+        W = rng.integers(1, _PRIME, size=(n_hidden, n_in), dtype=np.int64)
+        # powers W[j, k]^e mod p for e up to max degree, (Nh, Ni, maxdeg+1)
+        dmax = max(degrees)
+        pw = np.ones((n_hidden, n_in, dmax + 1), dtype=np.int64)
+        for e in range(1, dmax + 1):
+            pw[:, :, e] = (pw[:, :, e - 1] * W) % _PRIME
+
+        def mono_vals(Eexp):  # Π_k W[j,k]^{E[m,k]} for all j, m  → (Nh, M)
+            out = np.ones((n_hidden, Eexp.shape[0]), dtype=np.int64)
+            for k in range(n_in):
+                out = (out * pw[:, k, :][:, np.clip(Eexp[:, k], 0, None)]) % _PRIME
+            return out
+
+        rows = [mono_vals(E)]                                    # W2 directions: w^α
+        for k in range(n_in):                                    # W1[:, k] directions: α_k w^{α−e_k}
+            Ek = E.copy()
+            Ek[:, k] -= 1
+            vals = mono_vals(Ek) * (E[:, k] % _PRIME)[None, :] % _PRIME
+            vals[:, E[:, k] == 0] = 0
+            rows.append(vals)
+        M = np.concatenate(rows, axis=0)
+        best = max(best, _rank_mod_p(M))
+    return best
+
+
+def effective_parameters(activation, n_in, n_hidden) -> int:
+    """Theoretical rank of the population Hessian at a generic optimum (see module docstring)."""
+    n_in = check_size(n_in, "n_in")
+    n_hidden = check_size(n_hidden, "n_hidden")
+    act = get_activation(activation)
+    P = n_hidden * (n_in + 1)
+    if isinstance(act, Erf):
+        return P
+    if not act.is_polynomial:
+        raise ValueError(
+            f"effective_parameters is known for polynomial activations and 'erf'; got {act.name!r}. "
+            "Use nearopt.hessian_rank for a measured rank.")
+    degs = act.degrees
+    if len(degs) == 1:
+        p = degs[0]
+        if p == 0:
+            return 1
+        if p == 1:
+            return n_in
+        if p == 2:
+            return n_hidden * n_in - n_hidden * (n_hidden - 1) // 2 if n_hidden <= n_in \
+                else n_in * (n_in + 1) // 2
+        r = min(n_hidden * n_in, symmetric_dim(n_in, p))
+        return r - 1 if (n_in, p, n_hidden) in AH_EXCEPTIONS else r
+    return tangent_rank(degs, n_in, n_hidden)
