@@ -1,0 +1,85 @@
+# Build and test the executable book "Learning near the optimum".
+#   make book   -> _build/html   (every chapter executed; any warning or failing cell fails)
+#   make test   -> pytest over tests/ (library, environment, links, headless-browser site tests)
+# Works on a fresh clone with only python3, node/npm (and chromium for the browser tests).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := book
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+ENV_STAMP := $(VENV)/.installed
+
+VENDOR := assets/vendor
+VENDOR_STAMP := $(VENDOR)/.installed
+
+HTML  := _build/html
+BUILT := $(HTML)/.built
+
+# Everything whose change must trigger a rebuild before `make test`.
+BOOK_SOURCES := $(shell find chapters lib -type f ! -path '*/__pycache__/*' ! -name '*.pyc' ! -path '*.ipynb_checkpoints*' 2>/dev/null) \
+                $(wildcard *.md *.bib) _config.yml _toc.yml
+
+# Kernels: prefer the venv's own kernelspec over any user-level one.
+export JUPYTER_PREFER_ENV_PATH := 1
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+export MPLBACKEND := Agg
+
+JB_BUILD = $(VENV)/bin/jupyter-book build . --all --warningiserror --nitpick --keep-going
+
+.PHONY: env vendor book test clean distclean
+
+env: $(ENV_STAMP)
+
+$(ENV_STAMP): requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m pip check
+	touch $@
+
+vendor: $(VENDOR_STAMP)
+
+# MathJax, RequireJS and the ipywidgets HTML manager, served from the book's own
+# _static/ (via html_static_path in _config.yml) so that pages never hit a CDN.
+# Deliberately not the source `_static/` folder: Jupyter Book 1 would add every
+# .js file found there to every page.
+$(VENDOR_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	rm -rf $(VENDOR)
+	mkdir -p $(VENDOR)/mathjax $(VENDOR)/requirejs $(VENDOR)/html-manager
+	cp -R node_modules/mathjax/es5/. $(VENDOR)/mathjax/
+	rm -f $(VENDOR)/mathjax/latest.js
+	cp node_modules/mathjax/LICENSE $(VENDOR)/mathjax/LICENSE.txt
+	cp node_modules/requirejs/require.js $(VENDOR)/requirejs/
+	cp node_modules/requirejs/package.json $(VENDOR)/requirejs/package.json
+	find node_modules/@jupyter-widgets/html-manager/dist -maxdepth 1 -type f \
+	    ! -name '*.map' ! -name 'embed.js' ! -name 'libembed-amd.js' ! -name '[0-9]*.embed.js' \
+	    -exec cp {} $(VENDOR)/html-manager/ \;
+	cp node_modules/@jupyter-widgets/html-manager/LICENSE $(VENDOR)/html-manager/LICENSE.txt 2>/dev/null || true
+	touch $@
+
+# Always a full, fresh build (execute_notebooks: force + --all), so that a change
+# in lib/ is reflected in every chapter.
+book: env vendor
+	@if [ -d _static ]; then echo "error: do not create a source _static/ folder (JB1 injects its .js into every page); use assets/" >&2; exit 1; fi
+	rm -rf $(HTML)
+	$(JB_BUILD)
+	touch $(BUILT)
+
+$(BUILT): $(BOOK_SOURCES) $(ENV_STAMP) $(VENDOR_STAMP)
+	$(MAKE) book
+
+test: env vendor $(BUILT)
+	$(PY) -m pytest -q
+
+# Build outputs and generated vendor files (keeps the venv and node_modules).
+clean:
+	rm -rf _build $(VENDOR)
+
+# Everything generated, including the venv and node_modules.
+distclean: clean
+	rm -rf $(VENV) node_modules .pytest_cache
