@@ -35,12 +35,17 @@ class Activation:
         """Polynomial degree, or ``None`` if not a polynomial."""
         return None if self.coeffs is None else len(self.coeffs) - 1
 
-    def quad_nodes(self) -> int:
+    def quad_nodes(self, scale: float = 1.0) -> int:
         """Gauss–Hermite nodes per dimension for the population expectations.
 
-        Exact for polynomials: the integrands have degree ≤ 2·deg ≤ 2K − 1 with K = deg + 1.
+        Exact for polynomials: the integrands have degree ≤ 2·deg ≤ 2K − 1 with K = deg + 1.  Otherwise
+        K = 40·max(1, s)^{3/2} (at most 400), s the largest pre-activation standard deviation |w|: a
+        sigmoid-like g(s z) gets steeper as s grows and Gauss–Hermite needs more nodes (measured for
+        erf against its closed forms: about 1e-12 at s ≤ 1, 1e-9 at s ≈ 3.6).
         """
-        return self.degree + 1 if self.is_polynomial else 40
+        if self.is_polynomial:
+            return self.degree + 1
+        return int(min(400, math.ceil(40 * max(1.0, float(scale)) ** 1.5)))
 
     def g(self, xp, z):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -148,8 +153,8 @@ class Custom(Activation):
         self.name = str(name)
         self._nodes = int(nodes)
 
-    def quad_nodes(self):
-        return self._nodes
+    def quad_nodes(self, scale: float = 1.0):
+        return int(min(400, math.ceil(self._nodes * max(1.0, float(scale)) ** 1.5)))
 
     def g(self, xp, z):
         return self._g(z)

@@ -85,7 +85,8 @@ def _outer(u, v):
 
 def _quad_moments(xp, act, A, B, want):
     n_in = A.shape[1]
-    K = act.quad_nodes()
+    scale = math.sqrt(max(float(xp.max(xp.sum(A * A, axis=1))), float(xp.max(xp.sum(B * B, axis=1)))))
+    K = act.quad_nodes(scale)
     z1, z2, F = _hermite_2d(K)
     dev_kw = {}
     z1 = xp.asarray(z1, dtype=xp.float64)
