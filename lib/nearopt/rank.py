@@ -109,6 +109,10 @@ def hessian_rank(W1, W2, activation, X=None, tol=None, method="auto", info=False
     if method not in ("auto", "factor", "eigen"):
         raise ValueError(f"method must be 'auto', 'factor' or 'eigen'; got {method!r}")
     act = _ga(activation)
+    from .teacher import check_inputs, check_weights
+    xp, W1, W2 = check_weights(W1, W2)
+    if X is not None:
+        X = check_inputs(X, W1.shape[1], xp)
     if method == "auto":
         P = W1.shape[0] * (W1.shape[1] + 1)
         if X is not None:
