@@ -99,7 +99,7 @@ def _quad_moments(xp, act, A, B, want):
     out = {k: [] for k in want}
     eye = xp.eye(n_in, dtype=xp.float64, **dev_kw)
     for start in range(0, na, chunk):  # chunks of rows bound the memory; vectorised inside
-        Ac = A[start:start + chunk, :]
+        Ac = A[start:min(start + chunk, na), :]
         (l00, l01, l10, l11), c1, c2 = _pair_frames(xp, Ac, B)
         ua = l00[..., None] * z1 + l01[..., None] * z2
         ub = l10[..., None] * z1 + l11[..., None] * z2
