@@ -25,7 +25,6 @@ BOOK_SOURCES := $(shell find chapters lib -type f ! -path '*/__pycache__/*' ! -n
 # Kernels: prefer the venv's own kernelspec over any user-level one.
 export JUPYTER_PREFER_ENV_PATH := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
-export MPLBACKEND := Agg
 
 JB_BUILD = $(VENV)/bin/jupyter-book build . --all --warningiserror --nitpick --keep-going
 
@@ -47,7 +46,7 @@ vendor: $(VENDOR_STAMP)
 # _static/ (via html_static_path in _config.yml) so that pages never hit a CDN.
 # Deliberately not the source `_static/` folder: Jupyter Book 1 would add every
 # .js file found there to every page.
-$(VENDOR_STAMP): package.json package-lock.json
+$(VENDOR_STAMP): package.json package-lock.json assets/js/widgets-assets-path.js
 	npm ci --no-audit --no-fund --loglevel=error
 	rm -rf $(VENDOR)
 	mkdir -p $(VENDOR)/mathjax $(VENDOR)/requirejs $(VENDOR)/html-manager
@@ -60,6 +59,7 @@ $(VENDOR_STAMP): package.json package-lock.json
 	    ! -name '*.map' ! -name 'embed.js' ! -name 'libembed-amd.js' ! -name '[0-9]*.embed.js' \
 	    -exec cp {} $(VENDOR)/html-manager/ \;
 	cp node_modules/@jupyter-widgets/html-manager/LICENSE $(VENDOR)/html-manager/LICENSE.txt 2>/dev/null || true
+	cp assets/js/widgets-assets-path.js $(VENDOR)/html-manager/
 	touch $@
 
 # Always a full, fresh build (execute_notebooks: force + --all), so that a change
