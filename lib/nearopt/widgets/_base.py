@@ -48,7 +48,7 @@ class TooLargeError(ValueError):
 def describe_error(exc: BaseException) -> str:
     """One readable line for an exception (library errors already explain themselves)."""
     text = str(exc).strip()
-    if isinstance(exc, (ValueError, TypeError)) and text:
+    if isinstance(exc, (ValueError, TypeError, MemoryError)) and text:
         return text
     name = type(exc).__name__
     return f"{name}: {text}" if text else name
@@ -72,9 +72,41 @@ def new_figure(ncols: int = 1, size=(6.4, 3.4)):
     return fig, (axes[0] if ncols == 1 else list(axes))
 
 
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def _power_label(x, pos=None) -> str:
+    """'10⁻³' in plain Unicode (matplotlib's default log labels go through the slow mathtext parser)."""
+    if x == 0:
+        return "0"
+    e = math.log10(abs(x))
+    if abs(e - round(e)) > 1e-6:
+        return ""
+    sign = "−" if x < 0 else ""
+    k = int(round(e))
+    if k == 0:
+        return sign + "1"
+    return sign + "10" + str(k).translate(_SUPERSCRIPT)
+
+
+def finish_axes(ax) -> None:
+    """No minor ticks, at most about six major ones; plain-Unicode labels on logarithmic axes (matplotlib's
+    default log labels go through mathtext, and every tick label is text to lay out and rasterise)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
+    for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
+        if scale in ("log", "symlog"):
+            if scale == "log":
+                axis.set_major_locator(LogLocator(numticks=6))
+            axis.set_major_formatter(FuncFormatter(_power_label))
+            axis.set_minor_locator(NullLocator())
+        elif scale == "linear" and not isinstance(axis.get_major_locator(), MaxNLocator):
+            axis.set_major_locator(MaxNLocator(nbins=6))
+
+
 def png_bytes(fig, dpi: int = 90, optimize: bool = False) -> bytes:
+    """PNG of a figure: small (``optimize``) for the static page, fast (light compression) for the live view."""
     buf = io.BytesIO()
-    kw = {"pil_kwargs": {"optimize": True}} if optimize else {}
+    kw = {"pil_kwargs": {"optimize": True} if optimize else {"compress_level": 1}}
     fig.savefig(buf, format="png", dpi=dpi, **kw)
     return buf.getvalue()
 
@@ -131,9 +163,12 @@ class Explorer:
             self.controls[name].value = value
         self.data: dict = {}
         self.message: str = ""
+        #: the exception behind the current message (None when the last update succeeded)
+        self.error: BaseException | None = None
         self.n_computations = 0
         self.last_update_s = 0.0
         self._cache: OrderedDict = OrderedDict()
+        self._png_cache: OrderedDict = OrderedDict()
         self._hold = False
         self._png = b""
         self._summary_text = ""
@@ -232,10 +267,28 @@ class Explorer:
             self._cache.popitem(last=False)
         return data
 
+    def cached_png(self, data: dict, p: dict, dpi: int, optimize: bool = False) -> bytes:
+        """:meth:`figure_png`, cached by the parameters (including the drawing-only ones) and the dpi."""
+        rkey = (self.key(p), tuple(p[k] for k in self.render_only), dpi, optimize)
+        png = self._png_cache.get(rkey)
+        if png is None:
+            png = self.figure_png(data, p, dpi, optimize)
+            self._png_cache[rkey] = png
+            while len(self._png_cache) > 2 * CACHE_SIZE:
+                self._png_cache.popitem(last=False)
+        else:
+            self._png_cache.move_to_end(rkey)
+        return png
+
     def figure_png(self, data: dict, p: dict, dpi: int, optimize: bool = False) -> bytes:
-        fig, axes = new_figure(self.ncols, self.figsize)
-        self.draw(axes, data, p)
-        return png_bytes(fig, dpi=dpi, optimize=optimize)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. overflow while a diverging run is drawn
+            with np.errstate(all="ignore"):
+                fig, axes = new_figure(self.ncols, self.figsize)
+                self.draw(axes, data, p)
+                for ax in fig.axes:
+                    finish_axes(ax)
+                return png_bytes(fig, dpi=dpi, optimize=optimize)
 
     def update(self) -> None:
         """Recompute (or fetch from the cache) and redraw for the current controls; never raises."""
@@ -246,7 +299,7 @@ class Explorer:
             if not cached:
                 self._status.value = "computing…"
             data = self.get(p, progress=self._progress_cb)
-            png = self.figure_png(data, p, self.dpi_live)
+            png = self.cached_png(data, p, self.dpi_live)
             text = self.summary(data, p)
             self.data = data
             self.message = " ".join(data.get("notes", ()))
@@ -255,7 +308,9 @@ class Explorer:
             self._image.layout.display = None
             self._summary_text = text
             self._summary.value = f"<span style='font-family:monospace;font-size:90%'>{html.escape(text)}</span>"
+            self.error = None
         except Exception as exc:  # shown in the widget, never raised
+            self.error = exc
             self.data = {}
             self.message = describe_error(exc)
             self._png = b""
@@ -299,7 +354,7 @@ class Explorer:
             label = self.format_value(self.main, v)
             try:
                 data = self.get(p)
-                png = self.figure_png(data, p, self.dpi_static, optimize=True)
+                png = self.cached_png(data, p, self.dpi_static, optimize=True)
                 src = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
                 notes = " ".join(data.get("notes", ()))
                 text = self.summary(data, p) + (f"  [{notes}]" if notes else "")
@@ -339,6 +394,7 @@ class Explorer:
         return (
             f"<div id='{uid}' class='nearopt-static tex2jax_ignore mathjax_ignore' "
             f"data-explorer='{esc(type(self).__name__)}' data-frames='{len(frames)}' "
+            f"data-alt='{esc(self.title)} for {esc(name)} = ' "
             f"style='border:1px solid #ddd;border-radius:4px;padding:8px;margin:8px 0;max-width:680px'>"
             f"<div style='font-weight:bold'>{esc(self.title)}</div>"
             f"<div style='font-size:85%;color:#555'>Static preview: {len(frames)} precomputed frames. "
@@ -378,7 +434,7 @@ _JS = """(function () {
       if (!(i >= 0 && i < frames.length)) { return; }
       var f = frames[i];
       if (f.s) { img.src = f.s; img.style.display = "block"; } else { img.removeAttribute("src"); img.style.display = "none"; }
-      img.alt = img.alt.replace(/= .*$/, "= " + f.l);
+      img.alt = root.getAttribute("data-alt") + f.l;
       txt.textContent = f.t;
       val.textContent = f.l;
       root.setAttribute("data-frame", String(i));

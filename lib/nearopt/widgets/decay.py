@@ -8,15 +8,15 @@ import numpy as np
 
 import nearopt
 
-from ._base import (MODES, Explorer, check_batch_size, check_dense, check_seed, dropdown, fmt, fslider, islider,
+from ._base import (MODES, Explorer, TooLargeError, check_batch_size, check_dense, check_seed, dropdown, fmt, fslider, islider,
                     itext, logslider, mode_label, teacher_and_inputs)
 
 __all__ = ["DecayExplorer", "decay_explorer", "POPULATION_FLOOR"]
 
 #: the population loss is computed to about this absolute accuracy (rounding); plots stop a decade below
 POPULATION_FLOOR = 1e-13
-#: largest number of gradient steps × P for an interactive update
-_MAX_WORK = 3e6
+#: largest steps × per-step work (population: (Nh Ni)²; batch: N P) for an interactive update (≈ 30 s)
+_MAX_WORK = 1e9
 
 
 def descent_run(p, progress=None):
@@ -34,9 +34,10 @@ def descent_run(p, progress=None):
     steps = int(p["steps"])
     if steps < 1:
         raise ValueError(f"The number of steps must be ≥ 1; got {steps}.")
-    if steps * P * (1 if n is None else max(1.0, n / 200)) > _MAX_WORK:
-        raise ValueError(f"{steps} steps with P = {P} would take too long interactively; reduce the steps, "
-                         "Ni or Nh.")
+    per_step = (p["n_hidden"] * p["n_in"]) ** 2 if n is None else n * P  # pairs of units × Ni², or N × P
+    if steps * per_step > _MAX_WORK:
+        raise TooLargeError(f"{steps} steps with P = {P} ({mode_label(p)}) would take too long interactively; "
+                            "reduce the steps, N, Ni or Nh.")
     frac = float(p["lr_fraction"])
     if not frac > 0:
         raise ValueError(f"The step must be a positive fraction of the stability limit; got {frac}.")

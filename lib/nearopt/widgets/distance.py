@@ -75,13 +75,13 @@ class DistanceExplorer(Explorer):
         ev0, full = data["eigenvalues"], data["full_eigenvalues"]
         k = np.arange(1, ev0.size + 1)
         lin = max(data["lambda_max"] * 1e-8, 1e-300)
-        ax.plot(k, ev0[::-1], "o", ms=3.5, color="C0", label=r"$H(\theta^*)$ (Gauss–Newton)")
-        ax.plot(k, full[::-1], "x", ms=4.5, color="C3", label=r"full $H(\theta_0)$")
+        ax.plot(k, ev0[::-1], "o", ms=3.5, color="C0", label="H(θ*) (Gauss–Newton)")
+        ax.plot(k, full[::-1], "x", ms=4.5, color="C3", label="full H(θ0)")
         ax.set_yscale("symlog", linthresh=lin)
         ax.set_yticks(symlog_ticks(lin, max(float(np.max(np.abs(full))), data["lambda_max"])))
         ax.axhline(0, color="0.5", lw=0.8)
         ax.set_xlabel("index (descending)")
-        ax.set_ylabel(r"eigenvalue (symlog)")
+        ax.set_ylabel("eigenvalue (symlog)")
         ax.set_title(f"{data['n_negative']} negative eigenvalue{'s' if data['n_negative'] != 1 else ''}, "
                      f"min {fmt(data['min_eigenvalue'])}", fontsize=9)
         ax.legend(fontsize=7, loc="upper right")

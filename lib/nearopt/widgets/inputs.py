@@ -71,25 +71,32 @@ class InputExplorer(Explorer):
         batch, gauss, pop = map(np.concatenate, (batch, gauss, pop))
         law = linear_law(ni, nh)
         tl = law if R > 1 else law.realisation(shifts[0])
-        lo = min(batch.min(), gauss.min(), pop.min())
-        hi = max(batch.max(), gauss.max(), pop.max())
-        x = theory_grid(max(lo * 0.98, 1e-12), hi * 1.02)
+        allv = np.concatenate([batch, gauss, pop])
+        x = theory_grid(max(allv.min() * 0.98, 1e-12), allv.max() * 1.02)
+        notes = []
+        if batch.size == 0:
+            notes.append(f"Every batch eigenvalue is zero: these {n} {p['dist']} inputs are all zero. "
+                         "Increase N or choose another distribution.")
         return {
             "eigenvalues": spectra[0], "spectra": np.array(spectra), "nonzero": batch, "gaussian_nonzero": gauss,
             "population_nonzero": pop,
-            "ks_gaussian_batch": nearopt.ks_distance(batch, EmpiricalLaw(gauss)),
-            "ks_law": nearopt.ks_distance(batch, tl),
+            "ks_gaussian_batch": nearopt.ks_distance(batch, EmpiricalLaw(gauss)) if batch.size else None,
+            "ks_law": nearopt.ks_distance(batch, tl) if batch.size else None,
             "ks_gaussian_law": nearopt.ks_distance(gauss, tl),
             "theory": {"x": x, "pdf": np.asarray(tl.pdf(x)),
                        "label": "population law (ensemble)" if R > 1 else "population law (shifted MP)"},
-            "lambda_max": float(batch.max()), "lambda_min_pos": float(batch.min()), "notes": [],
+            "lambda_max": float(batch.max(initial=0.0)), "lambda_min_pos": float(batch.min(initial=0.0)),
+            "notes": notes,
         }
 
     def draw(self, ax, data, p):
         nz, g = data["nonzero"], data["gaussian_nonzero"]
         log = use_log(p["xscale"], np.concatenate([nz, g]))
-        h, e = histogram(nz, log)
-        ax.stairs(h, e, fill=True, alpha=0.45, color="C0", label=f"{p['dist']} inputs, batch N = {p['n_samples']}")
+        h = np.zeros(1)
+        if nz.size:
+            h, e = histogram(nz, log)
+            ax.stairs(h, e, fill=True, alpha=0.45, color="C0",
+                      label=f"{p['dist']} inputs, batch N = {p['n_samples']}")
         hg, eg = histogram(g, log)
         ax.stairs(hg, eg, color="k", lw=1.3, label="Gaussian inputs, same N")
         th = data["theory"]
@@ -98,13 +105,15 @@ class InputExplorer(Explorer):
         ax.set_ylim(0, 1.2 * max(float(h.max()), float(hg.max()), float(np.max(y))))
         if log:
             ax.set_xscale("log")
-        ax.set_xlabel(r"nonzero eigenvalue $\lambda$")
-        ax.set_ylabel(r"density of $\log_{10}\lambda$" if log else "density (area 1)")
+        ax.set_xlabel("nonzero eigenvalue λ")
+        ax.set_ylabel("density of log₁₀ λ" if log else "density (area 1)")
         ax.set_title(f"linear network, Ni = {p['n_in']}, Nh = {p['n_hidden']}, {p['realisations']} realisation"
                      f"{'s' if p['realisations'] > 1 else ''}", fontsize=10)
         ax.legend(fontsize=7, loc="upper right")
 
     def summary(self, data, p):
+        if data["ks_law"] is None:
+            return f"{p['dist']}: no nonzero batch eigenvalue"
         return (f"{p['dist']}: KS distance to the Gaussian-input batch spectrum {fmt(data['ks_gaussian_batch'])}, "
                 f"to the population law {fmt(data['ks_law'])} (Gaussian inputs: {fmt(data['ks_gaussian_law'])}); "
                 f"λ range {fmt(data['lambda_min_pos'])} … {fmt(data['lambda_max'])}")

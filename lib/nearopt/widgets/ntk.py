@@ -69,7 +69,7 @@ class NTKExplorer(Explorer):
         ax.axhline(tol, color="0.5", ls=":", lw=1, label="rank tolerance")
         ax.axvline(min(data["P"], data["N"]) + 0.5, color="0.3", ls="--", lw=0.8)
         ax.set_xlabel("index k (descending)")
-        ax.set_ylabel(r"eigenvalue $\lambda_k$")
+        ax.set_ylabel("eigenvalue λ (k-th largest)")
         ax.set_title(f"{p['activation']}, Ni = {p['n_in']}, Nh = {p['n_hidden']}: P = {data['P']}, "
                      f"N = {data['N']}", fontsize=10)
         ax.legend(fontsize=7, loc="lower left")

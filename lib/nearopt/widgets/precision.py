@@ -87,7 +87,7 @@ class PrecisionExplorer(Explorer):
         if data["effective"] is not None:
             ax.axvline(data["effective"] + 0.5, color="C2", lw=1, label=f"effective parameters = {data['effective']}")
         ax.set_xlabel("index (descending)")
-        ax.set_ylabel(r"$|\lambda|$")
+        ax.set_ylabel("|λ|")
         ax.set_title(f"{p['activation']}, Ni = {p['n_in']}, Nh = {p['n_hidden']}, {mode_label(p)}", fontsize=9)
         ax.legend(fontsize=6.5, loc="lower left")
         sw = data["sweep"]

@@ -132,7 +132,7 @@ class SpectrumExplorer(Explorer):
             law = linear_law(ni, nh)
             if R == 1:
                 tl = law.realisation(shifts[0])
-                label = r"shifted MP law, one realisation ($\|W_2\|^2$ = " + fmt(shifts[0]) + ")"
+                label = "shifted MP law, one realisation (‖W2‖² = " + fmt(shifts[0]) + ")"
                 atom = (float(tl.atom), float(tl.shift)) if tl.atom > 0 else None
                 lo, hi = tl.lower_edge, tl.upper_edge
             else:
@@ -176,8 +176,8 @@ class SpectrumExplorer(Explorer):
         ax.set_ylim(0, top)
         if log:
             ax.set_xscale("log")
-        ax.set_xlabel(r"eigenvalue $\lambda$")
-        ax.set_ylabel(r"density of $\log_{10}\lambda$" if log else "density (area 1)")
+        ax.set_xlabel("eigenvalue λ")
+        ax.set_ylabel("density of log₁₀ λ" if log else "density (area 1)")
         ax.set_title(f"{p['activation']}, Ni = {p['n_in']}, Nh = {p['n_hidden']}, {mode_label(p)}", fontsize=10)
         ax.legend(fontsize=7, loc="upper right")
 
