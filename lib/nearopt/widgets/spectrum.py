@@ -89,7 +89,8 @@ class SpectrumExplorer(Explorer):
         return {"n_samples"} if p["mode"] != "batch" else set()
 
     def static_values(self, p):
-        return [5, 10, 15, 20, 30, 40, 60]
+        """Nh = Ni × (½, 1, 1.5, 2, 3, 4, 6): the ratio q = Ni/Nh from 2 (atom) to 1/6."""
+        return sorted({max(1, int(round(p["n_in"] * f))) for f in (0.5, 1, 1.5, 2, 3, 4, 6)})
 
     def compute(self, p, progress=None):
         act = nearopt.get_activation(p["activation"])
