@@ -532,3 +532,18 @@ def test_repr_and_shapes():
         assert obj.pdf(x).dtype == np.float64
         assert obj.rvs(size=(2, 5), random_state=1).shape == (2, 5)
     assert np.isnan(law.cdf(np.nan)) and np.isnan(law.pdf(np.nan)) and np.isnan(mp.cdf(np.nan))
+
+
+def test_ks_distance_snaps_rounding_errors_onto_the_atom():
+    """Ni > Nh: Ni − Nh Hessian eigenvalues sit at the shift |W2|² up to rounding (≈1e-16); the KS
+    distance must count them in the atom (two-thirds of the mass here), not on either side of it."""
+    import nearopt
+    ni, nh = 30, 10
+    W1, W2 = nearopt.sample_teacher(ni, nh, seed=0)
+    shift = float(np.sum(W2 ** 2))
+    nz = shift + np.linalg.eigvalsh(W1.T @ W1)      # exact zeros of W1ᵀW1 come out as ±1e-16
+    law = LinearSpectrumLaw(ni, nh).realisation(shift)
+    assert law.atom == pytest.approx(1 - nh / ni)
+    snapped = ks_distance(nz, law)
+    raw = ks_distance(nz, law, atom_rtol=0)
+    assert snapped < 0.15 < raw

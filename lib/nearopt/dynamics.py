@@ -80,7 +80,8 @@ def descend(W1, W2, activation, X=None, sigma0=1e-3, lr=0.1, steps=1000, seed=0,
     losses = np.empty(steps + 1)
     theta = flatten(W1s, W2s)
     for n in range(steps + 1):  # time steps are sequential by nature
-        L, g = _loss_grad(act, W1s, W2s, teacher, X)
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is reported as inf
+            L, g = _loss_grad(act, W1s, W2s, teacher, X)
         losses[n] = float(L)
         if not math.isfinite(losses[n]):
             losses[n:] = np.inf
