@@ -479,6 +479,30 @@ def test_precision_invalid_settings_show_messages():
     failed(e, "batch size")
 
 
+# ----------------------------------------------------------------------------- progress
+def test_progress_is_shown_while_computing_and_hidden_after(monkeypatch):
+    e = make("spectrum_explorer")
+    seen = []
+    real = e.compute
+
+    def spy(p, progress=None):
+        seen.append(("status", e._status.value))
+        out = real(p, progress)
+        seen.append(("bar", e._progress.value, e._progress.max, e._progress.layout.visibility))
+        return out
+
+    monkeypatch.setattr(e, "compute", spy)
+    e.controls["realisations"].value = 4
+    ok(e)
+    assert seen[0] == ("status", "computing…")
+    assert seen[1] == ("bar", 4, 4, "visible")  # one step per realisation
+    assert e._status.value == "" and e._progress.layout.visibility == "hidden"
+    seen.clear()
+    e.controls["realisations"].value = 3  # cached: nothing computed, no progress
+    e.controls["realisations"].value = 4
+    assert seen == []
+
+
 # ----------------------------------------------------------------------------- caching
 def test_cache_returns_identical_results_without_recomputation(monkeypatch):
     e = make("spectrum_explorer")

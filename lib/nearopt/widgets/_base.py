@@ -275,9 +275,12 @@ class Explorer:
             self._cache.popitem(last=False)
         return data
 
+    def _png_key(self, p: dict, dpi: int, optimize: bool) -> tuple:
+        return (self.key(p), tuple(p[k] for k in self.render_only), dpi, optimize)
+
     def cached_png(self, data: dict, p: dict, dpi: int, optimize: bool = False) -> bytes:
         """:meth:`figure_png`, cached by the parameters (including the drawing-only ones) and the dpi."""
-        rkey = (self.key(p), tuple(p[k] for k in self.render_only), dpi, optimize)
+        rkey = self._png_key(p, dpi, optimize)
         png = self._png_cache.get(rkey)
         if png is None:
             png = self.figure_png(data, p, dpi, optimize)
@@ -307,7 +310,9 @@ class Explorer:
             if not cached:
                 self._status.value = "computing…"
             data = self.get(p, progress=self._progress_cb)
-            png = self.cached_png(data, p, self.dpi_live)
+            # a frame of the static view (drawn when the explorer was displayed) serves the live view too
+            png = self._png_cache.get(self._png_key(p, self.dpi_static, True)) or \
+                self.cached_png(data, p, self.dpi_live)
             text = self.summary(data, p)
             self.data = data
             self.message = " ".join(data.get("notes", ()))
