@@ -61,7 +61,9 @@ def descent_run(p, progress=None):
     notes = []
     if frac >= 1:
         notes.append(f"η = {fmt(frac)} × 2/λ_max is beyond the stability limit 2/λ_max = {fmt(limit)}: gradient "
-                     "descent diverges along the top eigenvector (|1 − ηλ_max| > 1). Choose η below 1.")
+                     "descent on the quadratic model diverges along the top eigenvector (|1 − ηλ_max| > 1); the "
+                     "real network diverges too or, if the growth takes it far enough, is thrown to a flatter "
+                     "region (catapult). Choose a fraction below 1 for the near-optimum picture.")
     return {"W": (W1, W2, X), "P": P, "losses": np.asarray(losses), "prediction": np.asarray(pred),
             "eigenvalues": np.asarray(lam), "lr": lr, "limit": limit, "rate": rate,
             "lambda_min_pos": info.lambda_min_pos, "lambda_max": info.lambda_max, "rank": info.rank,
@@ -88,16 +90,16 @@ def draw_decay(ax, d, p, floor_label=True):
     okq = np.isfinite(Lq) & (Lq > 0)
     ax.semilogy(n[okq], Lq[okq], "--", color="C1", lw=1.5, label="quadratic model (predict_descent)")
     rate = d["rate"]
-    if math.isfinite(rate) and rate > 0 and okq.any():
-        start = L.size // 3
-        k = np.arange(start, L.size)
-        anchor = Lq[okq][-1]
-        ax.semilogy(k, anchor * np.exp(-rate * (k - (L.size - 1))), ":", color="C3", lw=1.5,
-                    label=f"asymptote, rate {fmt(rate)} per step")
+    floor = d["floor"]
+    above = okq & (Lq > (10 * floor if floor else 0.0))
+    if math.isfinite(rate) and rate > 0 and above.any():
+        end = int(np.flatnonzero(above)[-1])  # anchored on the model's last value above the floor
+        k = np.arange(max(end // 3, 1), end + 1)
+        ax.semilogy(k, Lq[end] * np.exp(-rate * (k - end)) * 3.0, ":", color="C3", lw=1.5,
+                    label=f"asymptote ×3, rate {fmt(rate)} per step")
     vals = np.concatenate([L[fin], Lq[okq]])
     lo = float(vals.min()) if vals.size else 1e-14
     hi = float(vals.max()) if vals.size else 1.0
-    floor = d["floor"]
     if floor:
         lo = max(lo, floor / 10)
         if floor_label:
@@ -145,11 +147,18 @@ class DecayExplorer(Explorer):
 
     def summary(self, data, p):
         s = (f"λ_min⁺ = {fmt(data['lambda_min_pos'])}, λ_max = {fmt(data['lambda_max'])}, 2/λ_max = "
-             f"{fmt(data['limit'])}, η = {fmt(data['lr'])}; predicted late-time rate {fmt(data['rate'])}/step")
+             f"{fmt(data['limit'])}, η = {fmt(data['lr'])}; ")
+        rate = data["rate"]
+        s += (f"predicted late-time rate {fmt(rate)}/step" if rate >= 0 else
+              f"the quadratic model grows by {fmt(-rate)}/step")
         if data["measured_rate"] is not None:
             s += f", measured {fmt(data['measured_rate'])}/step (second half)"
-        L = data["losses"]
-        s += f"; final loss {fmt(L[-1])} (model {fmt(data['prediction'][-1])})"
+        floor = data["floor"]
+
+        def show(x):
+            return f"below {fmt(floor)} (rounding floor)" if floor and abs(x) < floor else fmt(x)
+
+        s += f"; final loss {show(data['losses'][-1])} (model {show(data['prediction'][-1])})"
         return s
 
 
