@@ -19,7 +19,7 @@ import numpy as np
 
 from .activations import get_activation
 from .backend import check_memory, to_numpy
-from .hessian import _MATRIX_FREE_HINT, _dense_check, hessian, hvp, jacobian
+from .hessian import _MATRIX_FREE_HINT, _dense_check, _features, _gn_product, hessian, jacobian
 from .teacher import check_inputs, check_size, check_weights, _rng
 
 __all__ = ["spectrum", "ntk", "fisher", "slq", "slq_density", "SpectralDensity", "wasserstein",
@@ -135,7 +135,9 @@ def slq(matvec, dim, n_probes=8, n_steps=60, seed=0):
     rng = _rng(seed)
     V = rng.choice(np.array([-1.0, 1.0]), size=(dim, n_probes))
     V /= np.linalg.norm(V, axis=0)
-    Q = np.zeros((m, dim, n_probes))
+    # Lanczos vectors stored probe-major, (n_probes, m, dim): the re-orthogonalisation is then two
+    # BLAS matrix–vector products per probe instead of strided einsums over (m, dim, n_probes)
+    Q = np.zeros((n_probes, m, dim))
     alpha = np.zeros((m, n_probes))
     beta = np.zeros((m, n_probes))
     q = V
@@ -143,14 +145,20 @@ def slq(matvec, dim, n_probes=8, n_steps=60, seed=0):
     b_prev = np.zeros(n_probes)
     steps = m
     for i in range(m):  # Lanczos steps (inherently sequential); probes are vectorised
-        Q[i] = q
+        Q[:, i, :] = q.T
         w = np.asarray(to_numpy(matvec(q)), dtype=np.float64).reshape(dim, n_probes)
         a = np.sum(w * q, axis=0)
-        w = w - a * q - b_prev * q_prev
-        # full re-orthogonalisation against all previous Lanczos vectors (twice is enough)
+        wT = np.ascontiguousarray((w - a * q - b_prev * q_prev).T)      # (n_probes, dim)
+        # full re-orthogonalisation against all previous Lanczos vectors; a second pass only where the
+        # first one cancelled (norm dropped below 1/√2: Daniel–Gragg–Kaufman–Stewart) — "twice is enough"
+        Qi = Q[:, : i + 1, :]
         for _ in range(2):
-            coef = np.einsum("idp,dp->ip", Q[: i + 1], w)
-            w = w - np.einsum("idp,ip->dp", Q[: i + 1], coef)
+            before = np.linalg.norm(wT, axis=1)
+            coef = np.matmul(Qi, wT[:, :, None])                        # (n_probes, i+1, 1)
+            wT -= np.matmul(np.swapaxes(Qi, 1, 2), coef)[:, :, 0]
+            if not np.any(np.linalg.norm(wT, axis=1) < 0.7071 * before):
+                break
+        w = wT.T
         b = np.linalg.norm(w, axis=0)
         alpha[i] = a
         if i + 1 < m:
@@ -207,8 +215,10 @@ def slq_density(W1, W2, activation, X, n_probes=8, n_steps=60, seed=0):
     check_memory(8.0 * (steps * P * n_probes * 2 + X.shape[0] * W1.shape[0] * (2 + n_probes)),
                  "The Lanczos basis of slq_density", "Reduce n_steps or n_probes.")
 
+    _, G, D = _features(xp, act, W1, W2, X)  # computed once, not at every Lanczos step
+
     def mv(V):
-        return to_numpy(hvp(W1, W2, act, X, xp.asarray(V, dtype=xp.float64)))
+        return to_numpy(_gn_product(xp, X, G, D, xp.asarray(V, dtype=xp.float64)))
 
     nodes, weights = slq(mv, P, n_probes=n_probes, n_steps=n_steps, seed=seed)
     return SpectralDensity(nodes, weights, dim=P)
