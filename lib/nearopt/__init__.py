@@ -31,3 +31,11 @@ except ImportError:  # pragma: no cover
     pass
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    """``nearopt.widgets`` on first use, so that ``import nearopt`` needs no ipywidgets/matplotlib."""
+    if name == "widgets":
+        import importlib
+        return importlib.import_module(".widgets", __name__)
+    raise AttributeError(f"module 'nearopt' has no attribute {name!r}")

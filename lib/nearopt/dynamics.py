@@ -130,6 +130,8 @@ def quadratic_loss(eigenvalues, coefficients, t=None, steps=None, lr=None):
     """Quadratic-model loss L = ½ Σ λ_k c_k² e^{−2λ_k t} (flow, times ``t``) or
     ½ Σ λ_k c_k² (1 − ηλ_k)^{2n} (gradient descent, ``steps`` = n values, step ``lr`` = η)."""
     lam = np.asarray(to_numpy(eigenvalues), dtype=np.float64)
+    # numerically zero modes (|λ| ≤ λ_max·P·ε, e.g. −1e-16) are exact zero modes: they cost no loss
+    lam = np.where(np.abs(lam) <= numerical_rank(lam).tol, 0.0, lam)
     c2 = np.asarray(to_numpy(coefficients), dtype=np.float64) ** 2
     if (t is None) == (steps is None):
         raise ValueError("give exactly one of t (gradient flow times) or steps (gradient descent steps)")
