@@ -1,7 +1,8 @@
 """The static (kernel-free) views of the explorers in a real headless Chromium.
 
 A standalone page holds every explorer's ``static_html()`` (one of them twice: instances must not interfere),
-served on 127.0.0.1.  For each view the slider (keyboard) or select is moved and the displayed frame — image,
+served on 127.0.0.1 and opened in the session's Chromium (the `browser` fixture of conftest.py:
+one Playwright instance per session, since a second sync_playwright() inside the first fails).  For each view the slider (keyboard) or select is moved and the displayed frame — image,
 numeric summary and value label — must change, with zero console errors, no page errors and no request
 other than the page itself.  Skipped when Chromium or Playwright is missing, unless CI=true.
 """
@@ -9,9 +10,7 @@ from __future__ import annotations
 
 import functools
 import http.server
-import os
 import threading
-from pathlib import Path
 
 import pytest
 
@@ -20,10 +19,6 @@ pytest.importorskip("matplotlib")
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/lib/chromium/chromium"))
-IN_CI = os.environ.get("CI", "").lower() == "true"
-ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 # small settings: the page is about the HTML/JS, not the numbers
 SMALL = {
@@ -35,12 +30,6 @@ SMALL = {
     "ntk_explorer": dict(n_in=3, n_hidden=3, n_samples=8),
     "precision_explorer": dict(n_in=3, n_hidden=4),
 }
-
-
-def _missing(reason):
-    if IN_CI:
-        pytest.fail(reason + " (CI=true, so this is an error, not a skip)")
-    pytest.skip(reason)
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
@@ -76,22 +65,6 @@ def page_url(tmp_path_factory):
         th.join(timeout=10)
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    if not CHROMIUM.exists():
-        _missing(f"Chromium not found at {CHROMIUM}; apt-get install chromium")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _missing("the playwright Python package is not installed")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
 def _state(view):
     return view.evaluate(
         """root => {
@@ -106,9 +79,9 @@ def _state(view):
         }""")
 
 
-def test_static_views_switch_frames_without_errors(chromium, page_url):
+def test_static_views_switch_frames_without_errors(browser, page_url):
     url, n_views = page_url
-    page = chromium.new_page()
+    page = browser.new_page()
     console_errors, page_errors, requests = [], [], []
     page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda exc: page_errors.append(str(exc)))
