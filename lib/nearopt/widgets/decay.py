@@ -111,22 +111,27 @@ def draw_decay(ax, d, p, floor_label=True):
     ax.legend(fontsize=7, loc="upper right")
 
 
+def descent_controls(sigma0, sigma_range, lr_fraction, lr_max, steps):
+    """The controls of a gradient-descent run (shared by the decay and distance explorers)."""
+    return {
+        "activation": dropdown("activation", list(nearopt.ACTIVATIONS), "quadratic"),
+        "n_in": islider("Ni", 4, 1, 30),
+        "n_hidden": islider("Nh", 6, 1, 40),
+        "mode": dropdown("loss", MODES, "batch"),
+        "n_samples": itext("batch N", 100),
+        "sigma0": logslider("σ0", sigma0, *sigma_range),
+        "lr_fraction": fslider("η × λ_max/2", lr_fraction, 0.05, lr_max, 0.05),
+        "steps": islider("steps", steps, 10, 2000, 10),
+        "seed": itext("seed", 0),
+    }
+
+
 class DecayExplorer(Explorer):
     title = "Loss decay near the optimum: real network vs quadratic model"
     main = "lr_fraction"
 
     def _make_controls(self):
-        return {
-            "activation": dropdown("activation", list(nearopt.ACTIVATIONS), "quadratic"),
-            "n_in": islider("Ni", 4, 1, 30),
-            "n_hidden": islider("Nh", 6, 1, 40),
-            "mode": dropdown("loss", MODES, "batch"),
-            "n_samples": itext("batch N", 100),
-            "sigma0": logslider("σ0", 1e-3, -6, 0),
-            "lr_fraction": fslider("η × λ_max/2", 0.9, 0.05, 1.2, 0.05),
-            "steps": islider("steps", 200, 10, 2000, 10),
-            "seed": itext("seed", 0),
-        }
+        return descent_controls(1e-3, (-6, 0), 0.9, 1.2, 200)
 
     def ignored(self, p):
         return {"n_samples"} if p["mode"] != "batch" else set()

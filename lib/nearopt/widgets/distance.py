@@ -7,8 +7,8 @@ import numpy as np
 
 import nearopt
 
-from ._base import MODES, Explorer, dropdown, fmt, fslider, islider, itext, logslider, mode_label
-from .decay import descent_run, draw_decay
+from ._base import Explorer, fmt, mode_label
+from .decay import descent_controls, descent_run, draw_decay
 
 __all__ = ["DistanceExplorer", "distance_explorer"]
 
@@ -29,17 +29,7 @@ class DistanceExplorer(Explorer):
     figsize = (8.4, 3.3)
 
     def _make_controls(self):
-        return {
-            "activation": dropdown("activation", list(nearopt.ACTIVATIONS), "quadratic"),
-            "n_in": islider("Ni", 4, 1, 30),
-            "n_hidden": islider("Nh", 6, 1, 40),
-            "mode": dropdown("loss", MODES, "batch"),
-            "n_samples": itext("batch N", 100),
-            "sigma0": logslider("σ0", 1e-2, -4, 0.5),
-            "lr_fraction": fslider("η × λ_max/2", 0.5, 0.05, 0.95, 0.05),
-            "steps": islider("steps", 150, 10, 2000, 10),
-            "seed": itext("seed", 0),
-        }
+        return descent_controls(1e-2, (-4, 0.5), 0.5, 0.95, 150)
 
     def ignored(self, p):
         return {"n_samples"} if p["mode"] != "batch" else set()
