@@ -24,11 +24,7 @@ from .spectra import SpectralDensity, eigh, fisher, ntk, slq, slq_density, spect
 from .teacher import (INPUT_DISTRIBUTIONS, flatten, forward, n_params, sample_inputs, sample_teacher,
                       unflatten)
 
-try:  # the theory module (distributions) is optional at import time only while it is being written
-    from .theory import *  # noqa: F401,F403
-    from . import theory  # noqa: F401
-except ImportError:  # pragma: no cover
-    pass
+from .theory import LinearSpectrumLaw, MarchenkoPastur, ScaledChi2, ShiftedMarchenkoPastur, ks_distance
 
 __version__ = "0.1.0"
 

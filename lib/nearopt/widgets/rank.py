@@ -7,7 +7,7 @@ import numpy as np
 
 import nearopt
 
-from ._base import Explorer, check_dense, check_seed, dropdown, fmt, islider, itext
+from ._base import Explorer, check_dense, check_seed, dropdown, islider, itext
 
 __all__ = ["RankExplorer", "rank_explorer"]
 
