@@ -153,3 +153,12 @@ def test_population_loss_matches_monte_carlo():
         r = nearopt.forward(W1s, W2s, act, X) - nearopt.forward(W1, W2, act, X)
         mc, se = 0.5 * np.mean(r * r), 0.5 * np.std(r * r) / np.sqrt(X.shape[0])
         assert abs(nearopt.loss(W1s, W2s, act, (W1, W2)) - mc) < 5 * se, act
+
+
+def test_large_weights_warn_instead_of_nan():
+    """Beyond the quadrature's node cap the result stays finite and a warning says accuracy may suffer."""
+    W1, W2 = nearopt.sample_teacher(3, 2, seed=0, w1_var=9.0)
+    Ws, Vs, _ = nearopt.perturb(W1, W2, 0.1, seed=1)
+    with pytest.warns(RuntimeWarning, match="Gauss–Hermite nodes"):
+        H = nearopt.full_hessian(Ws, Vs, "erf", (W1, W2))
+    assert np.all(np.isfinite(H))

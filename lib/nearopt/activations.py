@@ -10,6 +10,7 @@ array-API test backend.
 from __future__ import annotations
 
 import math
+import warnings
 from fractions import Fraction
 
 import numpy as np
@@ -39,13 +40,13 @@ class Activation:
         """Gauss–Hermite nodes per dimension for the population expectations.
 
         Exact for polynomials: the integrands have degree ≤ 2·deg ≤ 2K − 1 with K = deg + 1.  Otherwise
-        K = 40·max(1, s)^{3/2} (at most 400), s the largest pre-activation standard deviation |w|: a
+        K = 40·max(1, s)^{3/2} (at most 300), s the largest pre-activation standard deviation |w|: a
         sigmoid-like g(s z) gets steeper as s grows and Gauss–Hermite needs more nodes (measured for
         erf against its closed forms: about 1e-12 at s ≤ 1, 1e-9 at s ≈ 3.6).
         """
         if self.is_polynomial:
             return self.degree + 1
-        return int(min(400, math.ceil(40 * max(1.0, float(scale)) ** 1.5)))
+        return _capped_nodes(40, scale)
 
     def g(self, xp, z):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -58,6 +59,20 @@ class Activation:
 
     def __repr__(self):
         return f"{type(self).__name__}({self.name!r})"
+
+
+MAX_NODES = 300  # numpy's hermegauss overflows (non-finite weights) from about 380 nodes
+
+
+def _capped_nodes(base, scale):
+    """K = base·max(1, s)^{3/2} Gauss–Hermite nodes, at most :data:`MAX_NODES` (with a warning beyond)."""
+    k = math.ceil(base * max(1.0, float(scale)) ** 1.5)
+    if k > MAX_NODES:
+        warnings.warn(f"pre-activation scale |w| = {float(scale):.3g} needs about {k} Gauss–Hermite nodes per "
+                      f"dimension; using the maximum {MAX_NODES}: population expectations of this non-polynomial "
+                      "activation may be inaccurate (smaller weights, or a closed form, avoid this)",
+                      RuntimeWarning, stacklevel=4)
+    return int(min(k, MAX_NODES))
 
 
 def _horner(xp, coeffs, z):
@@ -154,7 +169,7 @@ class Custom(Activation):
         self._nodes = int(nodes)
 
     def quad_nodes(self, scale: float = 1.0):
-        return int(min(400, math.ceil(self._nodes * max(1.0, float(scale)) ** 1.5)))
+        return _capped_nodes(self._nodes, scale)
 
     def g(self, xp, z):
         return self._g(z)

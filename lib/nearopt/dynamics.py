@@ -2,9 +2,9 @@
 
 Near θ* the loss is L ≈ ½ δθᵀ H δθ.  Under gradient flow δθ(t) = e^{−Ht} δθ0, hence
 
-    L(t) = ½ Σ_k λ_k c_k² e^{−2 λ_k t},   c_k = v_k · δθ0          (eq. ``quadratic-decay``)
+    L(t) = ½ Σ_k λ_k c_k² e^{−2 λ_k t},   c_k = v_k · δθ0          (eq. ``ch1-quadratic-decay``)
 
-and for gradient descent with step η, e^{−2λt} becomes (1 − ηλ)^{2n} (stable for η < 2/λ_max).  With
+and for gradient descent with step η, e^{−2λt} becomes (1 − ηλ)^{2n} (stable for η < 2/λ_max, eqs. ``ch1-gd``, ``ch1-stability``).  With
 δθ0 ~ N(0, σ0² I), E L(t) = (σ0²/2) Σ λ_k e^{−2λ_k t}.  Zero modes neither decay nor cost loss; at late
 times log L falls with slope −2 λ_min⁺ (the smallest nonzero eigenvalue).
 """

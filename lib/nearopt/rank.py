@@ -1,12 +1,12 @@
 """Numerical rank of Hessian spectra and the theoretical effective number of parameters.
 
-Numerical rank (book, Chapter 5, eq. ``rank-tol``): eigenvalues with |λ| > tol count, where by default
+Numerical rank (book, Chapter 5, eq. ``ch5-tol``): eigenvalues with |λ| > tol count, where by default
 tol = |λ|_max · P · ε (ε = 2.2·10⁻¹⁶, float64 machine epsilon; the same scale-aware rule as
 ``numpy.linalg.matrix_rank``).  The *spectral gap* — the ratio of the smallest kept to the largest
 discarded |λ| — says how safe the decision is: many decades for an exact zero, about one for a
 borderline case.
 
-Effective parameters (book, Chapter 3).  For g(z) = Σ_{p∈S} c_p z^p the network is a polynomial
+Effective parameters (book, Chapter 3, eqs. ``ch3-rank-tangent``, ``ch3-quadratic``, ``ch3-ah``).  For g(z) = Σ_{p∈S} c_p z^p the network is a polynomial
 of degree max S and, because the Gaussian Gram of polynomials is positive definite, the population
 Hessian's rank is the dimension of the tangent space spanned, over hidden units j, by g(w_j·x)
 and g'(w_j·x) x_k.  For a single degree p this is the dimension of the secant variety of the Veronese

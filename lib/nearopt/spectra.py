@@ -3,7 +3,7 @@
 Routes (``spectrum(..., method=...)``):
 
 * ``"linear"`` — linear activation.  Population: the nonzero eigenvalues are ‖W2‖² + eig(W1ᵀW1)
-  (Ni of them), the other P − Ni are 0 (book, Chapter 2, eq. ``linear-spectrum``).  Batch with
+  (Ni of them), the other P − Ni are 0 (book, Chapter 2, eq. ``ch2-linear-spectrum``).  Batch with
   C = XᵀX/N: the nonzero eigenvalues are those of C^{1/2}(‖W2‖² I + W1ᵀW1)C^{1/2}, computed as
   eig(Rᵀ C R) with A = ‖W2‖² I + W1ᵀW1 = R Rᵀ (Cholesky), an Ni × Ni problem.
 * ``"ntk"`` — batch with N < P: the nonzero spectrum of H = JᵀJ/N equals that of the empirical NTK
