@@ -213,13 +213,16 @@ def jacobian(W1, W2, activation, X):
     n, (nh, ni) = X.shape[0], W1.shape
     check_memory(8.0 * n * nh * (ni + 1) * 2, f"The Jacobian ({n} × {nh * (ni + 1)})", _MATRIX_FREE_HINT)
     _, G, D = _features(xp, act, W1, W2, X)
-    if array_api_compat.is_numpy_namespace(xp) or array_api_compat.is_cupy_namespace(xp):
-        # written in place: one pass over the N × P array, no temporary and no concat copy (1.4× faster
-        # at N = 8192, P = 250–4000, where writing fresh memory dominates)
-        J = xp.empty((n, nh * (ni + 1)), dtype=xp.float64)
-        xp.multiply(D[:, :, None], X[:, None, :], out=J[:, : nh * ni].reshape(n, nh, ni))  # a view
-        J[:, nh * ni:] = G
-        return J
+    if array_api_compat.is_numpy_namespace(xp):
+        # Written in place as Jᵀ (P × N, C order), so that the broadcast product runs along the N samples
+        # (long inner loops) with no temporary and no concat copy; J is returned as the transposed view
+        # (Fortran order; `J.T @ J` is still BLAS syrk).  2.4× faster than the (N, Nh, Ni) broadcast at
+        # P = 250, N = 8192.
+        Jt = np.empty((nh * (ni + 1), n))
+        np.multiply(np.ascontiguousarray(D.T)[:, None, :], np.ascontiguousarray(X.T)[None, :, :],
+                    out=Jt[: nh * ni].reshape(nh, ni, n))  # a view: splits the contiguous leading block
+        Jt[nh * ni:] = G.T
+        return Jt.T
     J1 = xp.reshape(D[:, :, None] * X[:, None, :], (n, nh * ni))
     return xp.concat([J1, G], axis=1)
 
