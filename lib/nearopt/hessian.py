@@ -2,7 +2,7 @@
 
 Loss on a batch X (N × Ni): L = (1/2N) Σ_μ (y(x_μ) − y*(x_μ))²; population: L = ½ E_x[(y − y*)²],
 x ~ N(0, I).  At the optimum (student = teacher) the residual vanishes and the Hessian is the
-Gauss–Newton matrix (book, Chapter 0, eq. ``gauss-newton``)
+Gauss–Newton matrix (book, Chapter 0, eq. ``ch0-gauss-newton``)
 
     H = (1/N) Jᵀ J           (batch; row μ of J is ∇θ y(x_μ))
     H = E[∇θ y ∇θ yᵀ]         (population)
@@ -129,7 +129,7 @@ def _quad_moments(xp, act, A, B, want):
 
 
 def _erf_moments(xp, A, B, want):
-    """Closed forms for g(z) = erf(z/√2) (book, Chapter 3, eqs. erf-gg, erf-gdx, erf-ddxx):
+    """Closed forms for g(z) = erf(z/√2) (book, Chapter 5, eqs. ``ch5-erf-gg``, ``ch5-erf-gdx``, ``ch5-erf-ddxx``):
 
     E[g(u)g(v)] = (2/π) arcsin(a·b / √((1+|a|²)(1+|b|²)))
     E[g(u)g'(v)x] = (2/π) (1+|b|²)^{-1/2} (1+aᵀΣa)^{-1/2} Σa,  Σ = I − bbᵀ/(1+|b|²)   (Stein's lemma)
@@ -310,7 +310,7 @@ def _residual_blocks_to_full(xp, R11, R12):
 def full_hessian(W1, W2, activation, teacher, X=None):
     """Full Hessian of the loss at a student (W1, W2) for a teacher ``(W1*, W2*)``.
 
-    H = Gauss–Newton + residual term (book, Chapter 4, eq. ``full-hessian``):
+    H = Gauss–Newton + residual term (book, eqs. ``ch0-full-hessian`` and ``ch4-full-hessian``):
     H = (1/N) Σ_μ [∇y∇yᵀ + r_μ ∇²y],  r_μ = y(x_μ) − y*(x_μ), with the only nonzero second derivatives
     ∂²y/∂W1[j,k]∂W1[j,m] = W2[j] g''(u_j) x_k x_m and ∂²y/∂W1[j,k]∂W2[j] = g'(u_j) x_k.
     Population (``X=None``): the same expectations, each a sum over pairs of units (student and
