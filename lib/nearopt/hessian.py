@@ -417,7 +417,6 @@ def hvp(W1, W2, activation, X, v):
     xp, W1, W2 = check_weights(W1, W2)
     X = check_inputs(X, W1.shape[1], xp)
     nh, ni = W1.shape
-    n = X.shape[0]
     P = nh * (ni + 1)
     v = xp.asarray(v, dtype=xp.float64)
     vec = v.ndim == 1
