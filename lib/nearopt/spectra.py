@@ -19,7 +19,7 @@ import numpy as np
 
 from .activations import get_activation
 from .backend import check_memory, to_numpy
-from .hessian import _MATRIX_FREE_HINT, _dense_check, _features, _gn_product, hessian, jacobian
+from .hessian import _dense_check, _features, _gn_product, hessian, jacobian
 from .teacher import check_inputs, check_size, check_weights, _rng
 
 __all__ = ["spectrum", "ntk", "fisher", "slq", "slq_density", "SpectralDensity", "wasserstein",
