@@ -8,11 +8,9 @@ other than the page itself.  Skipped when Chromium or Playwright is missing, unl
 """
 from __future__ import annotations
 
-import functools
-import http.server
-import threading
 
 import pytest
+from localserver import serve_directory
 
 pytest.importorskip("ipywidgets")
 pytest.importorskip("matplotlib")
@@ -32,11 +30,6 @@ SMALL = {
 }
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
 def page_url(tmp_path_factory):
     import nearopt.widgets as W
@@ -52,17 +45,8 @@ def page_url(tmp_path_factory):
             "<body><main>\n" + "\n".join(parts) + "\n</main></body></html>\n")
     root = tmp_path_factory.mktemp("static_widgets")
     (root / "index.html").write_text(page, encoding="utf-8")
-    handler = functools.partial(_Quiet, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    th = threading.Thread(target=server.serve_forever, daemon=True)
-    th.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/index.html", len(parts)
-    finally:
-        server.shutdown()
-        server.server_close()
-        th.join(timeout=10)
+    with serve_directory(root) as url:
+        yield url + "index.html", len(parts)
 
 
 def _state(view):
