@@ -139,9 +139,13 @@ def test_memory_budget_override_and_env(monkeypatch):
     monkeypatch.setenv("NEAROPT_MEMORY_BUDGET", "10K")
     with pytest.raises(nearopt.MemoryBudgetError):
         nearopt.hessian(A, b, "erf")
-    monkeypatch.setenv("NEAROPT_MEMORY_BUDGET", "lots")
-    with pytest.raises(ValueError, match="NEAROPT_MEMORY_BUDGET must be a number of bytes"):
-        nearopt.memory_budget()
+    for bad in ("lots", "0", "-5", "nan", "inf", "1e400", "0.5", "12Q", "-1G"):
+        monkeypatch.setenv("NEAROPT_MEMORY_BUDGET", bad)
+        with pytest.raises(ValueError, match="NEAROPT_MEMORY_BUDGET must be a positive size in bytes"):
+            nearopt.memory_budget()
+    for good, value in (("512M", 512 * 2**20), ("2GiB", 2 * 2**30), ("1e6", 10**6), ("10kb", 10 * 1024)):
+        monkeypatch.setenv("NEAROPT_MEMORY_BUDGET", good)
+        assert nearopt.memory_budget() == value
     with pytest.raises(ValueError, match="nbytes must be a positive integer"):
         nearopt.set_memory_budget(-5)
 

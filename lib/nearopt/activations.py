@@ -66,13 +66,13 @@ MAX_NODES = 300  # numpy's hermegauss overflows (non-finite weights) from about 
 
 def _capped_nodes(base, scale):
     """K = base·max(1, s)^{3/2} Gauss–Hermite nodes, at most :data:`MAX_NODES` (with a warning beyond)."""
-    k = math.ceil(base * max(1.0, float(scale)) ** 1.5)
-    if k > MAX_NODES:
-        warnings.warn(f"pre-activation scale |w| = {float(scale):.3g} needs about {k} Gauss–Hermite nodes per "
+    k = base * max(1.0, float(scale)) ** 1.5
+    if not k <= MAX_NODES:  # also NaN/inf scales
+        warnings.warn(f"pre-activation scale |w| = {float(scale):.3g} needs about {k:.3g} Gauss–Hermite nodes per "
                       f"dimension; using the maximum {MAX_NODES}: population expectations of this non-polynomial "
                       "activation may be inaccurate (smaller weights, or a closed form, avoid this)",
                       RuntimeWarning, stacklevel=4)
-    return int(min(k, MAX_NODES))
+    return MAX_NODES if not k <= MAX_NODES else math.ceil(k)
 
 
 def _horner(xp, coeffs, z):
@@ -86,9 +86,16 @@ class Polynomial(Activation):
     """g(z) = Σ_k c_k z^k with ``coeffs = (c_0, c_1, …)``."""
 
     def __init__(self, coeffs, name=None):
-        c = np.asarray(coeffs, dtype=np.float64).ravel()
-        if c.size == 0 or not np.all(np.isfinite(c)):
-            raise ValueError(f"coeffs must be a non-empty sequence of finite numbers; got {coeffs!r}")
+        allowed = f"a non-empty 1-D sequence of at most {MAX_NODES} finite real numbers"
+        try:
+            c = np.asarray(coeffs)
+        except (TypeError, ValueError):
+            raise ValueError(f"coeffs must be {allowed}, got {coeffs!r}") from None
+        if c.dtype.kind not in "biuf" or c.ndim != 1 or not 1 <= c.size <= MAX_NODES \
+                or not np.all(np.isfinite(c)):
+            shown = repr(coeffs) if c.size <= 8 else f"an array of shape {c.shape}"
+            raise ValueError(f"coeffs must be {allowed}, got {shown}")
+        c = c.astype(np.float64)
         nz = np.flatnonzero(c)
         if nz.size == 0:
             raise ValueError("coeffs must have at least one nonzero coefficient (g = 0 has no Hessian)")
@@ -161,9 +168,9 @@ class Custom(Activation):
     def __init__(self, g, dg, d2g, name="custom", nodes=40):
         for label, f in (("g", g), ("dg", dg), ("d2g", d2g)):
             if not callable(f):
-                raise TypeError(f"{label} must be callable; got {type(f).__name__}")
-        if not isinstance(nodes, (int, np.integer)) or nodes < 2:
-            raise ValueError(f"nodes must be an integer ≥ 2; got {nodes!r}")
+                raise TypeError(f"{label} must be callable, got {type(f).__name__}")
+        if isinstance(nodes, bool) or not isinstance(nodes, (int, np.integer)) or not 2 <= nodes <= MAX_NODES:
+            raise ValueError(f"nodes must be an integer in [2, {MAX_NODES}], got {nodes!r}")
         self._g, self._dg, self._d2g = g, dg, d2g
         self.name = str(name)
         self._nodes = int(nodes)
@@ -171,14 +178,31 @@ class Custom(Activation):
     def quad_nodes(self, scale: float = 1.0):
         return _capped_nodes(self._nodes, scale)
 
+    def _call(self, xp, f, label, z):
+        """``f(z)`` checked: a real array of z's shape (a scalar is broadcast), else a clear error."""
+        try:
+            out = f(z)
+        except Exception as exc:
+            raise ValueError(f"the custom activation {self.name!r}: {label}(z) raised "
+                             f"{type(exc).__name__}: {exc}") from exc
+        if isinstance(out, (int, float, np.integer, np.floating)) and not isinstance(out, bool):
+            out = xp.zeros_like(z) + float(out)
+        shape = getattr(out, "shape", None)
+        kind = np.dtype(out.dtype).kind if hasattr(out, "dtype") and hasattr(out.dtype, "kind") else "f"
+        if shape is None or tuple(shape) != tuple(z.shape) or kind not in "biuf":
+            what = type(out).__name__ if shape is None else f"shape {tuple(shape)}, dtype {out.dtype}"
+            raise ValueError(f"the custom activation {self.name!r}: {label} must return a real array of the "
+                             f"input's shape {tuple(z.shape)}, got {what}")
+        return out if kind == "f" else xp.asarray(out, dtype=xp.float64)
+
     def g(self, xp, z):
-        return self._g(z)
+        return self._call(xp, self._g, "g", z)
 
     def dg(self, xp, z):
-        return self._dg(z)
+        return self._call(xp, self._dg, "dg", z)
 
     def d2g(self, xp, z):
-        return self._d2g(z)
+        return self._call(xp, self._d2g, "d2g", z)
 
 
 ACTIVATIONS = ("linear", "quadratic", "cubic", "quartic", "erf")
@@ -201,10 +225,10 @@ def get_activation(activation) -> Activation:
         if key not in _NAMED:
             raise ValueError(
                 f"activation must be one of {', '.join(repr(a) for a in ACTIVATIONS)}, a nearopt "
-                f"Activation (Polynomial, Custom) or a list of polynomial coefficients; got {activation!r}")
+                f"Activation (Polynomial, Custom) or a list of polynomial coefficients, got {activation!r}")
         return _NAMED[key]()
     if isinstance(activation, (list, tuple, np.ndarray)):
         return Polynomial(activation)
     raise TypeError(
         f"activation must be one of {', '.join(repr(a) for a in ACTIVATIONS)}, a nearopt Activation "
-        f"or a list of polynomial coefficients; got {type(activation).__name__}")
+        f"or a list of polynomial coefficients, got {type(activation).__name__}")

@@ -20,7 +20,7 @@ import array_api_compat
 
 __all__ = [
     "default_namespace", "namespace", "to_numpy", "asarray", "erf", "memory_budget",
-    "set_memory_budget", "check_memory", "MemoryBudgetError", "backend_name",
+    "set_memory_budget", "check_memory", "chunk_length", "format_bytes", "MemoryBudgetError", "backend_name",
 ]
 
 _VALID_BACKENDS = ("auto", "numpy", "cupy")
@@ -127,25 +127,40 @@ def _available_bytes() -> int:
         return 4 * 1024**3
 
 
+_ENV_BUDGET = "NEAROPT_MEMORY_BUDGET"
+_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+
+
+def _parse_budget(text: str) -> int:
+    """A positive size: bytes, or a number with suffix K, M, G or T (optionally followed by B or iB)."""
+    s = text.strip().upper()
+    for tail in ("IB", "B"):
+        if s.endswith(tail) and len(s) > len(tail):
+            s = s[: -len(tail)]
+            break
+    unit = s[-1] if s and s[-1] in "KMGT" else ""
+    number = s[: len(s) - len(unit)].strip()
+    try:
+        value = float(number) * _UNITS[unit]
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 1):
+        raise ValueError(f"{_ENV_BUDGET} must be a positive size in bytes, optionally with suffix K, M, G or T "
+                         f"(e.g. 512M), got {text!r}")
+    return int(value)
+
+
 def memory_budget() -> int:
-    """Bytes a single dense computation may use.
+    """Bytes a single computation may use.
 
     Order of precedence: :func:`set_memory_budget`, the environment variable
-    ``NEAROPT_MEMORY_BUDGET`` (bytes, or with suffix K/M/G), else half of the available RAM.
+    ``NEAROPT_MEMORY_BUDGET`` (a positive size: bytes, or with suffix K/M/G/T), else half of the available RAM.
     """
     if _budget_override is not None:
         return _budget_override
-    env = os.environ.get("NEAROPT_MEMORY_BUDGET")
-    if env:
-        mult = {"K": 1024, "M": 1024**2, "G": 1024**3}
-        s = env.strip().upper().rstrip("B")
-        try:
-            if s and s[-1] in mult:
-                return int(float(s[:-1]) * mult[s[-1]])
-            return int(float(s))
-        except ValueError:
-            raise ValueError(
-                f"NEAROPT_MEMORY_BUDGET must be a number of bytes (optionally with K, M or G); got {env!r}")
+    env = os.environ.get(_ENV_BUDGET)
+    if env is not None and env.strip():
+        return _parse_budget(env)
     return _available_bytes() // 2
 
 
@@ -154,24 +169,53 @@ def set_memory_budget(nbytes: int | None) -> None:
     global _budget_override
     if nbytes is not None:
         if isinstance(nbytes, bool) or not isinstance(nbytes, (int, np.integer)) or nbytes <= 0:
-            raise ValueError(f"nbytes must be a positive integer number of bytes or None; got {nbytes!r}")
+            raise ValueError(f"nbytes must be a positive integer number of bytes or None, got {nbytes!r}")
         nbytes = int(nbytes)
     _budget_override = nbytes
 
 
-def _fmt_bytes(n: float) -> str:
+def format_bytes(n: float) -> str:
+    """A byte count for people: ``1.5 GiB``."""
+    if not math.isfinite(n):
+        return "an unbounded amount"
     for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
         if n < 1024 or unit == "PiB":
             return f"{n:.1f} {unit}"
         n /= 1024
 
 
-def check_memory(nbytes: float, what: str, alternative: str = "") -> None:
-    """Refuse (before allocating) a computation needing more than :func:`memory_budget` bytes."""
+#: bytes per float64 entry
+F64 = 8
+
+
+def check_memory(nbytes: float, what: str, alternative: str = "", reduce: str = "") -> None:
+    """Refuse (before allocating) a computation whose estimated peak exceeds :func:`memory_budget`.
+
+    ``nbytes`` is the peak estimated from the shapes; ``reduce`` names the argument(s) to make smaller;
+    ``alternative`` suggests another route.  Raises :class:`MemoryBudgetError`, whose message reads
+    "<what> needs about <size>, more than the memory budget of <budget> (...). Reduce <reduce>. <alternative>".
+    """
     budget = memory_budget()
     if not math.isfinite(nbytes) or nbytes > budget:
-        msg = (f"{what} needs about {_fmt_bytes(nbytes)}, more than the memory budget of "
-               f"{_fmt_bytes(budget)} (nearopt.set_memory_budget or NEAROPT_MEMORY_BUDGET to change it).")
+        msg = (f"{what} needs about {format_bytes(nbytes)}, more than the memory budget of "
+               f"{format_bytes(budget)} (nearopt.set_memory_budget or NEAROPT_MEMORY_BUDGET to change it).")
+        if reduce:
+            msg += f" Reduce {reduce}."
         if alternative:
             msg += " " + alternative
         raise MemoryBudgetError(msg)
+
+
+def chunk_length(n_items: int, bytes_per_item: float, what: str, reduce: str = "", fixed_bytes: float = 0.0,
+                 max_items: int | None = None) -> int:
+    """How many of ``n_items`` to process at once so that ``fixed_bytes + k·bytes_per_item`` fits the budget.
+
+    Raises :class:`MemoryBudgetError` (via :func:`check_memory`) when not even one item fits.  ``max_items``
+    caps the chunk (e.g. to keep temporaries cache-sized); the result is in [1, n_items].
+    """
+    check_memory(fixed_bytes + bytes_per_item, what, reduce=reduce)
+    room = (memory_budget() - fixed_bytes) / max(bytes_per_item, 1.0)
+    k = int(max(1, min(n_items, room)))
+    if max_items is not None:
+        k = max(1, min(k, int(max_items)))
+    return k

@@ -6,51 +6,23 @@ Parameter vector θ = (vec(W1) row-major, W2): entry ``j*Ni + k`` is W1[j, k] an
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
-from .activations import get_activation
-from .backend import asarray, default_namespace, namespace
+from ._validation import (check_array, check_choice, check_inputs, check_nonneg, check_positive,
+                          check_real, check_size, check_weights, resolve, rng)
+from .backend import F64, asarray, check_memory, default_namespace, namespace
 
 __all__ = [
-    "sample_teacher", "sample_inputs", "forward", "n_params", "flatten", "unflatten",
-    "INPUT_DISTRIBUTIONS", "check_size",
+    "sample_teacher", "sample_inputs", "forward", "n_params", "flatten", "unflatten", "INPUT_DISTRIBUTIONS",
+    # validation helpers, re-exported from nearopt._validation for code that imported them from here
+    "check_size", "check_nonneg", "check_positive", "check_weights", "check_inputs",
 ]
 
 INPUT_DISTRIBUTIONS = ("gaussian", "uniform", "rademacher", "student-t", "sparse")
 
-
-def check_size(value, name: str, minimum: int = 1) -> int:
-    """``value`` as an int ≥ ``minimum``, or a ValueError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        if isinstance(value, numbers.Real) and not isinstance(value, bool) and float(value).is_integer() \
-                and value >= minimum:
-            return int(value)
-        raise ValueError(f"{name} must be an integer ≥ {minimum}; got {value!r}")
-    return int(value)
-
-
-def check_nonneg(value, name: str, allow_none=False):
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number ≥ 0; got {value!r}")
-    return float(value)
-
-
-def check_positive(value, name: str):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a finite number > 0; got {value!r}")
-    return float(value)
-
-
-def _rng(seed):
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
-        raise ValueError(f"seed must be a non-negative integer, a numpy Generator or None; got {seed!r}")
-    return np.random.default_rng(seed)
+#: temporaries of sample_inputs per entry: the float64 draw, a mask/second draw and the result
+_SAMPLE_COPIES = 3
 
 
 def sample_teacher(n_in, n_hidden, seed=0, w1_var=None, w2_var=None, xp=None):
@@ -62,9 +34,11 @@ def sample_teacher(n_in, n_hidden, seed=0, w1_var=None, w2_var=None, xp=None):
     n_hidden = check_size(n_hidden, "n_hidden")
     w1_var = 1.0 / n_in if w1_var is None else check_nonneg(w1_var, "w1_var")
     w2_var = 1.0 / n_hidden if w2_var is None else check_nonneg(w2_var, "w2_var")
-    rng = _rng(seed)
-    W1 = rng.standard_normal((n_hidden, n_in)) * math.sqrt(w1_var)
-    W2 = rng.standard_normal(n_hidden) * math.sqrt(w2_var)
+    gen = rng(seed)
+    check_memory(F64 * 2.0 * n_hidden * (n_in + 1), f"sample_teacher ({n_hidden} × {n_in} weights)",
+                 reduce="n_in or n_hidden")
+    W1 = gen.standard_normal((n_hidden, n_in)) * math.sqrt(w1_var)
+    W2 = gen.standard_normal(n_hidden) * math.sqrt(w2_var)
     xp = default_namespace() if xp is None else xp
     return asarray(W1, xp), asarray(W2, xp)
 
@@ -77,60 +51,31 @@ def sample_inputs(n_samples, n_in, dist="gaussian", seed=0, df=3.0, density=0.1,
     """
     n_samples = check_size(n_samples, "n_samples")
     n_in = check_size(n_in, "n_in")
-    rng = _rng(seed)
+    check_choice(dist, "dist", INPUT_DISTRIBUTIONS)
+    if dist == "student-t":
+        df = check_real(df, "df", low=2.0, low_open=True, allowed="> 2 (a unit-variance Student-t)")
+    if dist == "sparse":
+        density = check_real(density, "density", low=0.0, high=1.0, low_open=True,
+                             allowed="in (0, 1]")
+    gen = rng(seed)
+    check_memory(F64 * _SAMPLE_COPIES * n_samples * n_in, f"sample_inputs ({n_samples} × {n_in})",
+                 reduce="n_samples or n_in")
     shape = (n_samples, n_in)
     if dist == "gaussian":
-        X = rng.standard_normal(shape)
+        X = gen.standard_normal(shape)
     elif dist == "uniform":
-        X = rng.uniform(-math.sqrt(3.0), math.sqrt(3.0), shape)
+        X = gen.uniform(-math.sqrt(3.0), math.sqrt(3.0), shape)
     elif dist == "rademacher":
-        X = rng.choice(np.array([-1.0, 1.0]), size=shape)
+        X = gen.choice(np.array([-1.0, 1.0]), size=shape)
     elif dist == "student-t":
-        df = float(df)
-        if not df > 2:
-            raise ValueError(f"df must be > 2 for a unit-variance Student-t; got {df!r}")
-        X = rng.standard_t(df, shape) / math.sqrt(df / (df - 2.0))
-    elif dist == "sparse":
-        density = float(density)
-        if not 0 < density <= 1:
-            raise ValueError(f"density must be in (0, 1]; got {density!r}")
-        X = (rng.random(shape) < density) * rng.standard_normal(shape) / math.sqrt(density)
+        X = gen.standard_t(df, shape)
+        X /= math.sqrt(df / (df - 2.0))
     else:
-        raise ValueError(f"dist must be one of {', '.join(INPUT_DISTRIBUTIONS)}; got {dist!r}")
+        X = gen.standard_normal(shape)
+        X *= gen.random(shape) < density
+        X /= math.sqrt(density)
     xp = default_namespace() if xp is None else xp
     return asarray(X, xp)
-
-
-def _finite(xp, A, name):
-    if not bool(xp.all(xp.isfinite(A))):
-        raise ValueError(f"{name} must contain only finite values (no NaN or inf)")
-
-
-def check_weights(W1, W2):
-    """Validate shapes and values; returns (xp, W1, W2) as float64 arrays."""
-    if W1 is None or W2 is None:
-        raise ValueError("W1 and W2 must be arrays, got None")
-    xp = namespace(W1, W2) if not isinstance(W1, (list, tuple)) else namespace(W2)
-    W1 = asarray(W1, xp)
-    W2 = asarray(W2, xp)
-    if W1.ndim != 2 or W1.shape[0] < 1 or W1.shape[1] < 1:
-        raise ValueError(f"W1 must be a 2-D array of shape (n_hidden, n_in); got shape {tuple(W1.shape)}")
-    if W2.ndim != 1 or W2.shape[0] != W1.shape[0]:
-        raise ValueError(
-            f"W2 must be a 1-D array of length n_hidden = W1.shape[0] = {W1.shape[0]}; got shape {tuple(W2.shape)}")
-    _finite(xp, W1, "W1")
-    _finite(xp, W2, "W2")
-    return xp, W1, W2
-
-
-def check_inputs(X, n_in, xp):
-    """Validate a batch of inputs X (N × Ni)."""
-    X = asarray(X, xp)
-    if X.ndim != 2 or X.shape[1] != n_in or X.shape[0] < 1:
-        raise ValueError(f"X must be a 2-D array of shape (N, n_in) with n_in = {n_in}, N ≥ 1; "
-                         f"got shape {tuple(X.shape)}")
-    _finite(xp, X, "X")
-    return X
 
 
 def n_params(n_in, n_hidden) -> int:
@@ -140,12 +85,23 @@ def n_params(n_in, n_hidden) -> int:
 
 def flatten(W1, W2):
     """θ = (vec(W1) row-major, W2)."""
-    xp = namespace(W1, W2)
+    xp, W1, W2 = check_weights(W1, W2)
     return xp.concat([xp.reshape(W1, (-1,)), W2])
 
 
 def unflatten(theta, n_in, n_hidden):
-    """Inverse of :func:`flatten`."""
+    """Inverse of :func:`flatten`: θ of length P = Nh (Ni + 1) → (W1 (Nh × Ni), W2 (Nh,))."""
+    n_in = check_size(n_in, "n_in")
+    n_hidden = check_size(n_hidden, "n_hidden")
+    theta = check_array(theta, "theta", ndim=1, finite=False)
+    P = n_hidden * (n_in + 1)
+    if theta.shape[0] != P:
+        raise ValueError(f"theta must have length P = n_hidden (n_in + 1) = {P}, got length {theta.shape[0]}")
+    return split_theta(theta, n_in, n_hidden)
+
+
+def split_theta(theta, n_in: int, n_hidden: int):
+    """:func:`unflatten` without checks (internal: θ already validated)."""
     xp = namespace(theta)
     W1 = xp.reshape(theta[: n_hidden * n_in], (n_hidden, n_in))
     return W1, theta[n_hidden * n_in:]
@@ -153,7 +109,13 @@ def unflatten(theta, n_in, n_hidden):
 
 def forward(W1, W2, activation, X):
     """y(x_μ) = Σ_j W2[j] g(W1[j]·x_μ) for every row of X."""
-    act = get_activation(activation)
-    xp, W1, W2 = check_weights(W1, W2)
-    X = check_inputs(X, W1.shape[1], xp)
-    return act.g(xp, X @ W1.T) @ W2
+    if X is None:
+        raise ValueError("X must be a 2-D array of shape (N, n_in), got None")
+    prob = resolve(W1, W2, activation, X)
+    N = prob.N
+    check_memory(F64 * 2.0 * N * prob.n_hidden, f"forward (N = {N}, Nh = {prob.n_hidden})", reduce="N (rows of X)")
+    return prob.act.g(prob.xp, prob.X @ prob.W1.T) @ prob.W2
+
+
+
+_rng = rng  # transitional alias: spectra and dynamics still import it from here (removed in the split)
