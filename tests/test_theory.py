@@ -15,6 +15,7 @@ import pytest
 from scipy import integrate, special, stats
 
 from nearopt.theory import (
+    EmpiricalLaw,
     LinearSpectrumLaw,
     MarchenkoPastur,
     ScaledChi2,
@@ -229,10 +230,15 @@ def test_mp_rvs(q):
     assert np.ndim(mp.rvs(random_state=1)) == 0
 
 
-def test_shifted_mp():
+@pytest.mark.parametrize("make", [lambda q, s, loc: ShiftedMarchenkoPastur(q, s, loc),
+                                  lambda q, s, loc: MarchenkoPastur(q, s, loc=loc),
+                                  lambda q, s, loc: MarchenkoPastur(q, scale=s, loc=loc)])
+def test_shifted_mp(make):
+    """``loc`` as in scipy.stats: the law of loc + X, X ~ MP(q, s) (reference: the unshifted formula)."""
     q, s, shift = 2.5, 0.9, 1.75
     a, b, atom, f = ref_mp(q, s)
-    law = ShiftedMarchenkoPastur(q, s, shift)
+    law = make(q, s, shift)
+    assert law.loc == shift and law.atoms() == ((shift, pytest.approx(atom)),)
     xs = np.linspace(a, b, 7)[1:-1]
     np.testing.assert_allclose(law.pdf(xs + shift), [f(x) for x in xs], rtol=1e-12)
     for x in xs:
@@ -243,8 +249,61 @@ def test_shifted_mp():
     assert law.mean() == pytest.approx(s + shift)
     assert law.var() == pytest.approx(s * s * q)
     assert law.support() == pytest.approx((shift, b + shift))
-    x = law.rvs(4000, random_state=0)
+    x = law.rvs(4000, seed=0)
     assert x.min() == shift and x.max() <= b + shift
+    assert ks_distance(x, law) < 1.5 * 1.36 / math.sqrt(x.size)
+    assert law.ppf(0.5 * atom) == shift and law.ppf(1.0) == pytest.approx(b + shift, rel=1e-14)
+
+
+def test_seed_keyword_and_scipy_alias():
+    """``seed`` (the library's keyword, also positional) and ``random_state`` (scipy's) draw the same."""
+    for law in (MarchenkoPastur(0.5, 2.0), ScaledChi2(3, 0.5), LinearSpectrumLaw(6, 4)):
+        a = law.rvs(5, seed=3)
+        np.testing.assert_array_equal(a, law.rvs(5, 3))
+        np.testing.assert_array_equal(a, law.rvs(5, random_state=3))
+        np.testing.assert_array_equal(a, law.rvs(5, seed=np.random.default_rng(3)))
+        assert not np.array_equal(a, law.rvs(5, seed=4))
+        with pytest.raises(TypeError, match="not both"):
+            law.rvs(5, seed=3, random_state=3)
+
+
+def test_atoms_protocol():
+    assert MarchenkoPastur(2.0, 3.0).atoms() == ((0.0, 0.5),)
+    assert MarchenkoPastur(0.5).atoms() == () and ScaledChi2(2, 1.0).atoms() == ()
+    assert LinearSpectrumLaw(30, 10).atoms() == ()          # the MP atom is smeared by the chi-square
+    emp = EmpiricalLaw([3.0, 1.0, 3.0, 2.0])
+    assert emp.atoms() == ((1.0, 0.25), (2.0, 0.25), (3.0, 0.5))
+    assert emp.support() == (1.0, 3.0)
+    from nearopt.theory import Law
+    for law in (MarchenkoPastur(2.0), ScaledChi2(2, 1.0), LinearSpectrumLaw(3, 2), emp, stats.norm()):
+        assert isinstance(law, Law)
+    assert not isinstance(object(), Law)
+
+
+def test_empirical_law_gives_the_two_sample_distance():
+    rng = np.random.default_rng(8)
+    a, b = rng.normal(size=300), rng.standard_t(3, size=411)
+    assert ks_distance(a, EmpiricalLaw(b)) == pytest.approx(stats.ks_2samp(a, b).statistic, abs=1e-15)
+    # ties across the two samples (integers): still the two-sample statistic
+    a, b = rng.integers(0, 5, size=50), rng.integers(0, 5, size=70)
+    assert ks_distance(a, EmpiricalLaw(b)) == pytest.approx(stats.ks_2samp(a, b).statistic, abs=1e-15)
+    emp = EmpiricalLaw(b)
+    assert emp.cdf(4) == 1.0 and emp.cdf_left(0) == 0.0 and np.isnan(emp.cdf(np.nan))
+    assert emp.mean() == pytest.approx(np.mean(b)) and emp.var() == pytest.approx(np.var(b))
+
+
+def test_public_accessors_match_the_closed_form():
+    """``continuous_cdf_angle`` (used by the convolution) against the reference integral, and
+    ``ScaledChi2.scipy_law`` is scipy's frozen chi2."""
+    q, s = 3.0, 1.2
+    a, b, atom, f = ref_mp(q, s)
+    mp = MarchenkoPastur(q, s)
+    for phi in (0.3, 1.5, 2.9):
+        x = s * (1 + q - 2 * math.sqrt(q) * math.cos(phi))
+        assert mp.continuous_cdf_angle(phi) == pytest.approx(quad(f, a, x), abs=1e-9)
+        assert mp.continuous_cdf(x) == pytest.approx(quad(f, a, x), abs=1e-9)
+    chi = ScaledChi2(4, 0.3).scipy_law
+    assert chi.mean() == pytest.approx(1.2) and chi.var() == pytest.approx(2 * 4 * 0.09)
 
 
 # ---------------------------------------------------------------------------
@@ -480,39 +539,100 @@ def test_ks_distance_with_atom_hand_built():
         (lambda: MarchenkoPastur(0), "ratio"),
         (lambda: MarchenkoPastur(float("nan")), "ratio"),
         (lambda: MarchenkoPastur(float("inf")), "ratio"),
-        (lambda: MarchenkoPastur("x"), "ratio"),
-        (lambda: MarchenkoPastur(True), "ratio"),
-        (lambda: MarchenkoPastur([1.0, 2.0]), "ratio"),
+        (lambda: MarchenkoPastur(5e-324), "ratio"),
         (lambda: MarchenkoPastur(1.0, scale=0), "scale"),
         (lambda: MarchenkoPastur(1.0, scale=-2.0), "scale"),
+        (lambda: MarchenkoPastur(1.0, loc=float("inf")), "loc"),
+        (lambda: MarchenkoPastur(4.0, scale=1e307), "too large"),
+        (lambda: MarchenkoPastur(1.0, 1e307, loc=1.7e308), "too large"),
         (lambda: ShiftedMarchenkoPastur(1.0, 1.0, float("nan")), "shift"),
         (lambda: ShiftedMarchenkoPastur(1.0, -1.0, 0.0), "scale"),
         (lambda: ScaledChi2(0, 1.0), "df"),
         (lambda: ScaledChi2(-3, 1.0), "df"),
         (lambda: ScaledChi2(3, 0.0), "scale"),
+        (lambda: ScaledChi2(3, 1e200), "too large"),
         (lambda: LinearSpectrumLaw(0, 10), "n_in"),
         (lambda: LinearSpectrumLaw(2.5, 10), "n_in"),
-        (lambda: LinearSpectrumLaw(True, 10), "n_in"),
+        (lambda: LinearSpectrumLaw(2 ** 60, 10), "n_in"),
         (lambda: LinearSpectrumLaw(10, -4), "n_hidden"),
         (lambda: LinearSpectrumLaw(10, 10, w1_var=-1.0), "w1_var"),
         (lambda: LinearSpectrumLaw(10, 10, w1_var=0.0), "w1_var"),
+        (lambda: LinearSpectrumLaw(10, 10, w1_var=1e300), "w1_var"),
         (lambda: LinearSpectrumLaw(10, 10, w2_var=float("nan")), "w2_var"),
+        (lambda: LinearSpectrumLaw(10, 10, w2_var=1e200), "w2_var"),
         (lambda: LinearSpectrumLaw(10, 10, n_nodes=0), "n_nodes"),
+        (lambda: LinearSpectrumLaw(10, 10, n_nodes=10 ** 7), "n_nodes"),
+        (lambda: LinearSpectrumLaw(10, 10).realisation(float("inf")), "shift"),
         (lambda: ks_distance([], MarchenkoPastur(1.0)), "samples"),
         (lambda: ks_distance([1.0, np.nan], MarchenkoPastur(1.0)), "samples"),
+        (lambda: ks_distance([1.0, 2.0j], MarchenkoPastur(1.0)), "samples"),
         (lambda: ks_distance([1.0], object()), "law"),
-        (lambda: MarchenkoPastur(1.0).rvs(3, random_state="seed"), "random_state"),
+        (lambda: ks_distance([1.0], MarchenkoPastur(1.0), atom_rtol=-1e-9), "atom_rtol"),
+        (lambda: ks_distance([1.0], MarchenkoPastur(1.0), atom_rtol=float("nan")), "atom_rtol"),
+        (lambda: ks_distance([1.0], _BadLaw()), "law.cdf"),
+        (lambda: EmpiricalLaw([]), "samples"),
+        (lambda: EmpiricalLaw([0.0, np.inf]), "samples"),
+        (lambda: MarchenkoPastur(1.0).rvs(3, seed=-1), "seed"),
+        (lambda: MarchenkoPastur(1.0).rvs(3, random_state=2.5), "random_state"),
+        (lambda: MarchenkoPastur(1.0).rvs(-3), "size"),
+        (lambda: MarchenkoPastur(1.0).cdf([1.0 + 1.0j]), "x"),
+        (lambda: ScaledChi2(3, 1.0).ppf(1.0j), "p"),
     ],
 )
-def test_bad_inputs_raise_value_error(make, name):
+def test_bad_values_raise_value_error(make, name):
     with pytest.raises(ValueError, match=name):
         make()
 
 
+class _BadLaw:
+    """A 'law' whose cdf is not a CDF (values outside [0, 1])."""
+
+    def cdf(self, x):
+        return np.asarray(x) * 0.0 + 2.0
+
+
+@pytest.mark.parametrize(
+    "make, name",
+    [
+        (lambda: MarchenkoPastur("x"), "ratio"),
+        (lambda: MarchenkoPastur(None), "ratio"),
+        (lambda: MarchenkoPastur([1.0, 2.0]), "ratio"),
+        (lambda: ScaledChi2(3, "1"), "scale"),
+        (lambda: LinearSpectrumLaw("3", 10), "n_in"),
+        (lambda: MarchenkoPastur(1.0).rvs(3, random_state="seed"), "random_state"),
+        (lambda: MarchenkoPastur(1.0).rvs(3.5), "size"),
+        (lambda: MarchenkoPastur(1.0).pdf("abc"), "x"),
+        (lambda: ks_distance([1.0], MarchenkoPastur(1.0), atom_rtol="0"), "atom_rtol"),
+        (lambda: ks_distance([1.0], MarchenkoPastur(1.0), atom_rtol=True), "atom_rtol"),
+        (lambda: MarchenkoPastur(1.0).rvs(3, 1, random_state=1), "not both"),
+    ],
+)
+def test_bad_types_raise(make, name):
+    with pytest.raises((TypeError, ValueError), match=name):
+        make()
+
+
+def test_rvs_limits_and_memory_budget():
+    import nearopt
+    mp = MarchenkoPastur(2.0)
+    assert mp.rvs(0, seed=1).shape == (0,)
+    assert mp.rvs((2, 0), seed=1).shape == (2, 0)
+    nearopt.set_memory_budget(10 ** 6)
+    try:
+        with pytest.raises(nearopt.MemoryBudgetError, match="size"):
+            mp.rvs(10 ** 6, seed=0)
+        with pytest.raises(nearopt.MemoryBudgetError, match="n_nodes"):
+            LinearSpectrumLaw(10, 20, n_nodes=10 ** 5)
+        with pytest.raises(nearopt.MemoryBudgetError, match="x"):
+            mp.cdf(np.zeros(10 ** 5))
+    finally:
+        nearopt.set_memory_budget(None)
+
+
 def test_error_message_format():
-    with pytest.raises(ValueError, match=r"^ratio must be a positive finite number, got -1$"):
+    with pytest.raises(ValueError, match=r"^ratio must be a finite number > 0, got -1$"):
         MarchenkoPastur(-1)
-    with pytest.raises(ValueError, match=r"^n_in must be a positive integer, got 0$"):
+    with pytest.raises(ValueError, match=r"^n_in must be an integer ≥ 1, got 0$"):
         LinearSpectrumLaw(0, 3)
 
 
@@ -520,6 +640,7 @@ def test_repr_and_shapes():
     assert repr(MarchenkoPastur(0.5, 2.0)) == "MarchenkoPastur(ratio=0.5, scale=2.0)"
     assert repr(ShiftedMarchenkoPastur(0.5, 2.0, 1.0)) == (
         "ShiftedMarchenkoPastur(ratio=0.5, scale=2.0, shift=1.0)")
+    assert repr(MarchenkoPastur(0.5, 2.0, loc=1.0)) == "MarchenkoPastur(ratio=0.5, scale=2.0, loc=1.0)"
     assert repr(ScaledChi2(3, 0.5)) == "ScaledChi2(df=3.0, scale=0.5)"
     assert repr(LinearSpectrumLaw(2, 4)) == (
         "LinearSpectrumLaw(n_in=2, n_hidden=4, w1_var=0.5, w2_var=0.25)")

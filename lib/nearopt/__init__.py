@@ -24,7 +24,7 @@ from .spectra import SpectralDensity, eigh, fisher, ntk, slq, slq_density, spect
 from .teacher import (INPUT_DISTRIBUTIONS, flatten, forward, n_params, sample_inputs, sample_teacher,
                       unflatten)
 
-from .theory import LinearSpectrumLaw, MarchenkoPastur, ScaledChi2, ShiftedMarchenkoPastur, ks_distance
+from .theory import EmpiricalLaw, LinearSpectrumLaw, MarchenkoPastur, ScaledChi2, ShiftedMarchenkoPastur, ks_distance
 
 __version__ = "0.1.0"
 
