@@ -1,6 +1,10 @@
-# Build and test the executable book "Learning near the optimum".
-#   make book   -> _build/html   (every chapter executed; any warning or failing cell fails)
-#   make test   -> pytest over tests/ (library, environment, links, headless-browser site tests)
+# Build, test, read and teach the executable book "Learning near the optimum".
+#   make book     -> _build/html          full edition (exercises with folded solutions)
+#   make student  -> _build/student/html  student edition (the same book without any solution)
+#   make test     -> both editions if out of date, then pytest over tests/ (library, environment,
+#                    links, editions, headless-browser site tests, live JupyterLab/Notebook/Voila tests)
+#   make lab      -> JupyterLab at the book's root (chapters open as notebooks); make notebook: Notebook 7
+#   make app      -> the dashboard of all seven explorers under Voila (no code shown)
 # Works on a fresh clone with only python3, node/npm (and chromium for the browser tests).
 
 SHELL := /bin/bash
@@ -20,7 +24,7 @@ BUILT := $(HTML)/.built
 
 # Everything whose change must trigger a rebuild before `make test`.
 BOOK_SOURCES := $(shell find chapters lib -type f ! -path '*/__pycache__/*' ! -name '*.pyc' ! -path '*.ipynb_checkpoints*' 2>/dev/null) \
-                $(wildcard *.md *.bib) _config.yml _toc.yml
+                $(wildcard *.md *.bib _ext/*.py) _config.yml _toc.yml
 
 # Kernels: prefer the venv's own kernelspec over any user-level one.
 export JUPYTER_PREFER_ENV_PATH := 1
@@ -28,9 +32,30 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 JB_BUILD = $(VENV)/bin/jupyter-book build . --all --warningiserror --nitpick --keep-going
 
-.PHONY: env vendor book test clean distclean
+STUDENT_HTML  := _build/student/html
+STUDENT_BUILT := $(STUDENT_HTML)/.built
 
-env: $(ENV_STAMP)
+# The widgets compute their static HTML view (frames for the kernel-free site) only when this is
+# set, so it is exported to book builds and deliberately not to `make lab`/`make app`/tests.
+book student: export NEAROPT_STATIC_PREVIEW := 1
+
+# Jupyter settings shipped with the book: `.md` chapters open as notebooks (Jupytext Notebook) by
+# default, by URL and by double-click, in JupyterLab and Notebook 7 (postBuild does the same on Binder).
+LABCONFIG_SRC := jupyter/labconfig/default_setting_overrides.json
+LABCONFIG     := $(VENV)/etc/jupyter/labconfig/default_setting_overrides.json
+
+# Jupyter refuses to run as root unless told; say so only when we are root (containers, CI).
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
+LIVE_ENV   := env -u NEAROPT_STATIC_PREVIEW JUPYTER_PREFER_ENV_PATH=1
+LAB_ARGS   ?=
+APP_ARGS   ?=
+
+.PHONY: env vendor book student test lab notebook app clean distclean
+
+env: $(ENV_STAMP) $(LABCONFIG)
+
+$(LABCONFIG): $(LABCONFIG_SRC) $(ENV_STAMP)
+	install -D -m 644 $(LABCONFIG_SRC) $@
 
 $(ENV_STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -77,8 +102,32 @@ book: env vendor
 $(BUILT): $(BOOK_SOURCES) $(ENV_STAMP) $(VENDOR_STAMP)
 	$(MAKE) book
 
-test: env vendor $(BUILT)
+# The same book without solutions (BOOK_EDITION=student, see _ext/student_edition.py): solutions are
+# removed from the pages, the search index and the downloadable .md/.ipynb sources; the launch and
+# repository buttons (which lead to the full sources) are dropped.
+student: env vendor
+	rm -rf _build/student
+	BOOK_EDITION=student $(JB_BUILD) --path-output _build/student
+	mv _build/student/_build/html $(STUDENT_HTML)
+	rm -rf _build/student/_build
+	touch $(STUDENT_BUILT)
+
+$(STUDENT_BUILT): $(BOOK_SOURCES) $(ENV_STAMP) $(VENDOR_STAMP)
+	$(MAKE) student
+
+test: env vendor $(BUILT) $(STUDENT_BUILT)
 	$(PY) -m pytest -q
+
+# Live reading: JupyterLab (or Notebook 7) at the book's root; open chapters/*.md.
+lab: env
+	$(LIVE_ENV) $(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" $(ALLOW_ROOT) $(LAB_ARGS)
+
+notebook: env
+	$(LIVE_ENV) $(VENV)/bin/jupyter notebook --ServerApp.root_dir="$(CURDIR)" $(ALLOW_ROOT) $(LAB_ARGS)
+
+# The dashboard for teaching: all seven explorers, no code (http://localhost:8866 by default).
+app: env
+	$(LIVE_ENV) $(VENV)/bin/voila app/dashboard.ipynb $(APP_ARGS)
 
 # Build outputs and generated vendor files (keeps the venv and node_modules).
 clean:
