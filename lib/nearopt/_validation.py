@@ -26,7 +26,8 @@ from .backend import namespace
 __all__ = [
     "check_int", "check_size", "check_real", "check_nonneg", "check_positive", "check_probability",
     "check_choice", "check_bool", "check_array", "check_vector", "check_eigenvalues", "check_weights",
-    "check_inputs", "check_teacher", "rng", "Problem", "resolve", "describe",
+    "check_inputs", "check_teacher", "rng", "Problem", "resolve", "describe", "check_finite_result",
+    "safe_weight_range", "FLOAT64_SAFE",
 ]
 
 
@@ -301,3 +302,33 @@ def resolve(W1, W2, activation, X=None) -> Problem:
     if X is not None:
         X = check_inputs(X, W1.shape[1], xp)
     return Problem(xp, act, W1, W2, X)
+
+
+# ----------------------------------------------------------------------------- results
+#: magnitude below which float64 results are safe from overflow in the products that follow
+FLOAT64_SAFE = 1e300
+
+
+def safe_weight_range(act, W1, X=None) -> str:
+    """In words: the weights for which the activation's Gaussian/batch moments stay finite in float64."""
+    if act.is_polynomial:
+        d = max(act.degree, 1)
+        c = float(np.max(np.abs(act.coeffs)))
+        limit = (FLOAT64_SAFE / max(1.0, c * c)) ** (1.0 / (2 * d))
+        where = "|W1[j]·x| over the batch" if X is not None else "the row norms |W1[j]|"
+        return (f"for this degree-{d} polynomial the entries grow like |W1 x|^{2 * d} and |W2|²·|W1 x|^{2 * d - 2}: "
+                f"keep {where} below about {limit:.3g} (with |W2| ≲ 1)")
+    return "keep |W1| and |W2| entries below about 1e150 (their squares must stay within float64's 1.8e308)"
+
+
+def check_finite_result(value, what: str, act, W1, W2=None, X=None):
+    """``value`` if all finite; else a ValueError saying what overflowed, at which weights, and the safe range."""
+    from .backend import namespace
+    xp = namespace(value)
+    if bool(xp.all(xp.isfinite(value))):
+        return value
+    with np.errstate(over="ignore", invalid="ignore"):
+        s = float(xp.max(xp.sqrt(xp.sum(W1 * W1, axis=1))))
+        w2 = f", max |W2| = {float(xp.max(xp.abs(W2))):.3g}" if W2 is not None else ""
+    raise ValueError(f"{what} overflowed float64 (non-finite entries) at these weights (largest row norm "
+                     f"|W1[j]| = {s:.3g}{w2}); {safe_weight_range(act, W1, X)}")

@@ -29,14 +29,25 @@ from math import comb
 
 import numpy as np
 
+from ._validation import check_bool, check_choice, check_eigenvalues, check_int, check_nonneg, check_real, \
+    check_size, resolve, rng
 from .activations import Erf, get_activation
-from .backend import to_numpy
-from .teacher import check_size
+from .backend import F64, check_memory, to_numpy
+from .gauss_newton import jacobian_of
+from .hessian import FACTOR_MAX_NODES, jacobian_bytes, population_factor_of
+from .spectra import spectrum_of
 
 __all__ = ["numerical_rank", "RankInfo", "hessian_rank", "effective_parameters", "tangent_rank",
-           "default_tolerance", "symmetric_dim", "AH_EXCEPTIONS"]
+           "default_tolerance", "symmetric_dim", "AH_EXCEPTIONS", "EPS", "FACTOR_ROUTE_MAX_ENTRIES",
+           "TANGENT_MAX_ENTRIES", "MAX_DEGREE"]
 
 EPS = float(np.finfo(np.float64).eps)
+#: ``hessian_rank(method="auto")`` uses the factor route while the factor has at most this many entries
+FACTOR_ROUTE_MAX_ENTRIES = 5e7
+#: largest tangent matrix (rows × monomials) :func:`tangent_rank` builds
+TANGENT_MAX_ENTRIES = 20_000_000
+#: largest polynomial degree :func:`tangent_rank` and :func:`symmetric_dim` accept
+MAX_DEGREE = 299
 
 #: Alexander–Hirschowitz defective cases (n_in, degree, n_hidden): the rank is one below the bound.
 AH_EXCEPTIONS = frozenset({(5, 3, 7), (3, 4, 5), (4, 4, 9), (5, 4, 14)})
@@ -59,10 +70,15 @@ class RankInfo:
         return float(np.log10(self.gap)) if 0 < self.gap < np.inf else (np.inf if self.gap else -np.inf)
 
 
+def _check_eps(eps):
+    return check_real(eps, "eps", low=0.0, high=1.0, low_open=True, high_open=True,
+                      allowed="a number in (0, 1) (the relative precision of the spectrum)")
+
+
 def default_tolerance(eigenvalues, eps=EPS) -> float:
     """tol = |λ|_max · P · ε."""
-    ev = np.abs(np.asarray(to_numpy(eigenvalues), dtype=np.float64))
-    return float(ev.max(initial=0.0) * ev.size * eps)
+    ev = np.abs(check_eigenvalues(eigenvalues))
+    return float(ev.max(initial=0.0) * ev.size * _check_eps(eps))
 
 
 def numerical_rank(eigenvalues, tol=None, eps=EPS) -> RankInfo:
@@ -70,16 +86,9 @@ def numerical_rank(eigenvalues, tol=None, eps=EPS) -> RankInfo:
 
     ``eps`` sets the precision the spectrum was computed in (use float32's 1.19·10⁻⁷ for single precision).
     """
-    ev = np.asarray(to_numpy(eigenvalues), dtype=np.float64).ravel()
-    if ev.size == 0:
-        raise ValueError("eigenvalues must be a non-empty array")
-    if not np.all(np.isfinite(ev)):
-        raise ValueError("eigenvalues must be finite")
+    ev = check_eigenvalues(eigenvalues)
     a = np.abs(ev)
-    if tol is None:
-        tol = default_tolerance(ev, eps)
-    elif not (isinstance(tol, (int, float)) and np.isfinite(tol) and tol >= 0):
-        raise ValueError(f"tol must be a finite number ≥ 0 or None; got {tol!r}")
+    tol = default_tolerance(ev, eps) if tol is None else check_nonneg(tol, "tol")
     kept = a[a > tol]
     dropped = a[a <= tol]
     rank = int(kept.size)
@@ -93,6 +102,13 @@ def numerical_rank(eigenvalues, tol=None, eps=EPS) -> RankInfo:
     return RankInfo(rank, float(tol), gap, lam_min, float(a.max()), int(ev.size))
 
 
+def _svd_rank(xp, A, tol):
+    s = to_numpy(xp.linalg.svdvals(A) if hasattr(xp.linalg, "svdvals") else xp.linalg.svd(A, compute_uv=False))
+    tol_s = float(s.max(initial=0.0) * max(A.shape) * EPS) if tol is None else math.sqrt(tol)
+    r = numerical_rank(s, tol=tol_s)
+    return RankInfo(r.rank, tol_s ** 2, r.gap ** 2, r.lambda_min_pos ** 2, r.lambda_max ** 2, int(A.shape[1]))
+
+
 def hessian_rank(W1, W2, activation, X=None, tol=None, method="auto", info=False):
     """Numerical rank of the Hessian at the optimum.
 
@@ -101,50 +117,52 @@ def hessian_rank(W1, W2, activation, X=None, tol=None, method="auto", info=False
     This squares the attainable gap compared with eigenvalues (errors ε·σ_max, not ε·λ_max) and is the
     default whenever a factor fits in memory.  ``method="eigen"``: :func:`numerical_rank` of the
     eigenvalues.  ``info=True`` returns the :class:`RankInfo` (for ``"factor"`` its λ fields are σ²).
+    The rank never exceeds its possible maximum min(P, N) (batch) or min(P, K^Ni) (population factor).
     """
-    from .activations import get_activation as _ga
-    from .backend import namespace
-    from .hessian import jacobian, population_factor
-    from .spectra import spectrum
-    if method not in ("auto", "factor", "eigen"):
-        raise ValueError(f"method must be 'auto', 'factor' or 'eigen'; got {method!r}")
-    act = _ga(activation)
-    from .teacher import check_inputs, check_weights
-    xp, W1, W2 = check_weights(W1, W2)
-    if X is not None:
-        X = check_inputs(X, W1.shape[1], xp)
+    check_choice(method, "method", ("auto", "factor", "eigen"))
+    tol = check_nonneg(tol, "tol", allow_none=True)
+    info = check_bool(info, "info")
+    prob = resolve(W1, W2, activation, X)
+    act, P, n = prob.act, prob.P, prob.N
     if method == "auto":
-        P = W1.shape[0] * (W1.shape[1] + 1)
-        if X is not None:
-            method = "factor" if X.shape[0] * P <= 5e7 else "eigen"
-        elif act.is_polynomial and (act.degree + 1) ** W1.shape[1] * P <= 5e7:
+        if n is not None:
+            method = "factor" if n * P <= FACTOR_ROUTE_MAX_ENTRIES else "eigen"
+        elif act.is_polynomial and (act.degree + 1) ** prob.n_in * P <= FACTOR_ROUTE_MAX_ENTRIES:
             method = "factor"
         else:
             method = "eigen"
     if method == "eigen":
-        res = numerical_rank(spectrum(W1, W2, act, X), tol=tol)
+        res = numerical_rank(spectrum_of(prob), tol=tol)
+        cap = P if n is None else min(P, n)
+    elif n is None:
+        A = population_factor_of(prob, FACTOR_MAX_NODES)
+        res, cap = _svd_rank(prob.xp, A, tol), min(P, int(A.shape[0]))
     else:
-        if X is None:
-            A = population_factor(W1, W2, act)
-        else:
-            A = jacobian(W1, W2, act, X) / math.sqrt(X.shape[0])
-        xp = namespace(A)
-        s = to_numpy(xp.linalg.svdvals(A) if hasattr(xp.linalg, "svdvals")
-                     else xp.linalg.svd(A, compute_uv=False))
-        tol_s = float(s.max(initial=0.0) * max(A.shape) * EPS) if tol is None else math.sqrt(tol)
-        r = numerical_rank(s, tol=tol_s)
-        res = RankInfo(r.rank, tol_s ** 2, r.gap ** 2, r.lambda_min_pos ** 2, r.lambda_max ** 2,
-                       int(A.shape[1]))
+        check_memory(jacobian_bytes(n, prob.n_hidden, prob.n_in) + F64 * 2.0 * n * P,
+                     f"The factor J/√N of hessian_rank ({n} × {P})", reduce="N (rows of X)",
+                     alternative="method='eigen' needs less memory when N > P.")
+        A = jacobian_of(prob) / math.sqrt(n)
+        res, cap = _svd_rank(prob.xp, A, tol), min(P, n)
+    if res.rank > cap:  # rounding noise above the tolerance cannot create rank beyond the matrix's maximum
+        res = RankInfo(cap, res.tol, res.gap, res.lambda_min_pos, res.lambda_max, res.size)
     return res if info else res.rank
 
 
 def symmetric_dim(n_in, degree) -> int:
     """C(Ni + p − 1, p): dimension of symmetric p-tensors (homogeneous polynomials of degree p)."""
+    degree = check_int(degree, "degree", 0, MAX_DEGREE)
     return comb(check_size(n_in, "n_in") + degree - 1, degree)
 
 
 def _monomials(n_in, degree):
-    return [a for a in itertools.product(range(degree + 1), repeat=n_in) if sum(a) == degree]
+    """Exponent tuples α with |α| = degree, generated directly (C(Ni+p−1, p) of them, no filtering)."""
+    out = []
+    for combo in itertools.combinations_with_replacement(range(n_in), degree):
+        a = [0] * n_in
+        for k in combo:
+            a[k] += 1
+        out.append(tuple(a))
+    return out
 
 
 _PRIME = 2_147_483_647  # 2^31 − 1: products of two residues fit in int64
@@ -183,19 +201,27 @@ def tangent_rank(degrees, n_in, n_hidden, seed=0, trials=2) -> int:
     """
     n_in = check_size(n_in, "n_in")
     n_hidden = check_size(n_hidden, "n_hidden")
-    degrees = sorted({int(d) for d in degrees})
-    if not degrees or degrees[0] < 0:
-        raise ValueError(f"degrees must be non-negative integers; got {degrees!r}")
-    monos = [a for d in degrees for a in _monomials(n_in, d)]
+    trials = check_size(trials, "trials")
+    gen = rng(seed)
+    allowed = f"a non-empty collection of integers in [0, {MAX_DEGREE}]"
+    if isinstance(degrees, (str, bytes)) or not hasattr(degrees, "__iter__"):
+        raise ValueError(f"degrees must be {allowed}, got {degrees!r}")
+    degrees = list(degrees)
+    if not degrees or len(degrees) > MAX_DEGREE + 1:
+        raise ValueError(f"degrees must be {allowed}, got {degrees!r}")
+    degrees = sorted({check_int(d, "degrees entries", 0, MAX_DEGREE) for d in degrees})
     n_rows = n_hidden * (n_in + 1)
-    if n_rows * len(monos) > 20_000_000:
-        raise ValueError(f"tangent_rank: the {n_rows} × {len(monos)} tangent matrix is too large "
-                         "(limit 2·10⁷ entries); reduce n_in, n_hidden or the degree")
-    E = np.array(monos, dtype=np.int64)                         # (M, Ni) exponents
-    rng = np.random.default_rng(seed)
+    n_monos = sum(symmetric_dim(n_in, d) for d in degrees)   # counted before anything is enumerated
+    if n_rows * n_monos > TANGENT_MAX_ENTRIES:
+        raise ValueError(f"tangent_rank: the {n_rows} × {n_monos} tangent matrix is too large "
+                         f"(limit {TANGENT_MAX_ENTRIES:.0e} entries); reduce n_in, n_hidden or the degree")
+    check_memory(F64 * 6.0 * n_rows * n_monos, f"tangent_rank ({n_rows} × {n_monos})",
+                 reduce="n_in, n_hidden or the degree")
+    monos = [a for d in degrees for a in _monomials(n_in, d)]
+    E = np.array(monos, dtype=np.int64).reshape(len(monos), n_in)   # (M, Ni) exponents
     best = 0
     for _ in range(trials):
-        W = rng.integers(1, _PRIME, size=(n_hidden, n_in), dtype=np.int64)
+        W = gen.integers(1, _PRIME, size=(n_hidden, n_in), dtype=np.int64)
         # powers W[j, k]^e mod p for e up to max degree, (Nh, Ni, maxdeg+1)
         dmax = max(degrees)
         pw = np.ones((n_hidden, n_in, dmax + 1), dtype=np.int64)

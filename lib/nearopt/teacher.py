@@ -117,5 +117,3 @@ def forward(W1, W2, activation, X):
     return prob.act.g(prob.xp, prob.X @ prob.W1.T) @ prob.W2
 
 
-
-_rng = rng  # transitional alias: spectra and dynamics still import it from here (removed in the split)
