@@ -1,6 +1,8 @@
 """The interactive explorers of ``nearopt.widgets``: every control drives numbers equal to a direct library
-computation, invalid settings give an in-widget message (never an exception), results are cached, and the
-static HTML view (frames + slider/select) is well formed.  Small sizes throughout (runs in well under 90 s)."""
+computation, invalid settings give an in-widget message (never an exception), results are cached, the live
+figure is shown at its natural size, a live display never computes the static view, and the static HTML view
+(frames + slider/select) is well formed.  Assertions read the public surfaces (``data``, ``message``,
+``controls``, the widget's ``image``/``message_box``).  Small sizes throughout."""
 from __future__ import annotations
 
 import base64
@@ -16,7 +18,7 @@ pytest.importorskip("matplotlib")
 
 import nearopt  # noqa: E402
 import nearopt.widgets as W  # noqa: E402
-from nearopt.widgets._base import INPUT_SEED_OFFSET  # noqa: E402
+from nearopt.widgets import INPUT_SEED_OFFSET  # noqa: E402
 
 VIEW = "application/vnd.jupyter.widget-view+json"
 
@@ -36,7 +38,7 @@ def make(name, **extra):
     kw = dict(SMALL[name])
     kw.update(extra)
     e = W.EXPLORERS[name](**kw)
-    e.dpi_live = 40  # drawing is exercised; fewer pixels keep the suite fast
+    e.pixel_ratio = 0.5  # drawing is exercised; fewer pixels keep the suite fast
     e.dpi_static = 40
     return e
 
@@ -57,18 +59,23 @@ def ok(e):
 def failed(e, *words):
     assert e.error is not None and e.message, "expected an in-widget message"
     assert e.data == {}
-    assert e._message.value and "traceback" not in e._message.value.lower()
+    assert e.message_box.value and "traceback" not in e.message_box.value.lower()
     for w in words:
         assert w.lower() in e.message.lower(), (w, e.message)
 
 
 @pytest.fixture(scope="module")
 def built():
-    """Every explorer built once at its small setting, with its static HTML."""
+    """Every explorer built once at its small setting, with its static HTML (as in a book build)."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("NEAROPT_STATIC_PREVIEW", "1")
     out = {}
-    for name in W.EXPLORERS:
-        e = make(name)
-        out[name] = (e, e._repr_mimebundle_())
+    try:
+        for name in W.EXPLORERS:
+            e = make(name)
+            out[name] = (e, e._repr_mimebundle_())
+    finally:
+        mp.undo()
     return out
 
 
@@ -81,7 +88,7 @@ def test_builds_with_data_and_both_mime_types(built, name):
     assert e.main in e.controls
     assert VIEW in bundle and bundle[VIEW]["model_id"] == e.widget.model_id
     assert "text/html" in bundle and "text/plain" in bundle
-    assert e._image.value[:8] == b"\x89PNG\r\n\x1a\n"
+    assert e.image.value[:8] == b"\x89PNG\r\n\x1a\n"
     assert e.summary_text
 
 
@@ -160,8 +167,8 @@ def test_static_html_frames_and_control(built, name):
 def test_static_html_ids_unique_per_call(built):
     e, _ = built["ntk_explorer"]
     a, b = e.static_html(), e.static_html()
-    ida = set(re.findall(r"id='([^']+)'", a))
-    idb = set(re.findall(r"id='([^']+)'", b))
+    ida = set(re.findall(r'id="([^"]+)"', a))
+    idb = set(re.findall(r'id="([^"]+)"', b))
     assert ida and not ida & idb
 
 
@@ -180,7 +187,7 @@ def test_static_html_uses_the_cache_and_leaves_controls_alone(built):
 def test_static_frame_with_an_error_shows_its_message():
     e = make("ntk_explorer")
     h = e.static_html(values=[4, 0, 8])
-    frames = json.loads(re.search(r"<script type='application/json'[^>]*>(.*?)</script>", h).group(1))
+    frames = json.loads(re.search(r'<script type="application/json"[^>]*>(.*?)</script>', h).group(1))
     assert frames[1]["s"] == "" and "batch size" in frames[1]["t"].lower()
     assert frames[0]["s"] and frames[2]["s"]
 
@@ -223,7 +230,7 @@ def test_spectrum_one_realisation_uses_shifted_mp_with_atom():
     # Ni > Nh: Ni − Nh eigenvalues sit at the atom ‖W2‖²
     assert np.sum(np.isclose(e.data["nonzero"], shift, rtol=1e-9)) == 3
     # normalised histogram (area 1), comparable with the law
-    from nearopt.widgets.spectrum import histogram
+    from nearopt.widgets.figures import histogram
     for log in (False, True):
         h, edges = histogram(e.data["nonzero"], log)
         widths = np.diff(np.log10(edges)) if log else np.diff(edges)
@@ -253,12 +260,12 @@ def test_spectrum_invalid_settings_show_messages():
     e = make("spectrum_explorer")
     e.set(mode="batch", n_samples=0)
     failed(e, "batch size")
-    assert e._image.layout.display == "none"
+    assert e.image.layout.display == "none"
     e.set(n_samples=20, seed=-1)
     failed(e, "seed")
     e.set(seed=0)
     ok(e)
-    assert e._image.layout.display != "none"
+    assert e.image.layout.display != "none"
     e.set(activation="erf", mode="population", n_in=64, n_hidden=128)
     failed(e, "too large")
     e.set(n_in=4, n_hidden=6, activation="quadratic")
@@ -310,13 +317,14 @@ def test_decay_controls_match_library():
         X = inputs(30, 3)
         ev = nearopt.spectrum(W1, W2, "quadratic", X)
         lr = frac * nearopt.stability_limit(ev)
-        assert e.data["lr"] == pytest.approx(lr, rel=1e-14)
+        assert e.data["lr"] == pytest.approx(lr, rel=1e-12)
         pred, lam = nearopt.predict_descent(W1, W2, "quadratic", X, sigma0=1e-3, lr=e.data["lr"], steps=40)
         L = nearopt.descend(W1, W2, "quadratic", X, sigma0=1e-3, lr=e.data["lr"], steps=40, eigenvalues=lam)
         assert np.array_equal(e.data["losses"], L)
         assert np.array_equal(e.data["prediction"], pred)
         assert e.data["rate"] == nearopt.late_time_rate(lam, lr=e.data["lr"])
-        assert e.message == ""
+        # 40 steps do not reach the late regime: said, and no rate is claimed
+        assert "too short" in e.message and e.data["measured_rate"] is None and e.error is None
     e.set(mode="population", activation="linear", sigma0=1e-2, seed=2)
     ok(e)
     W1, W2 = teacher(3, 3, seed=2)
@@ -330,7 +338,7 @@ def test_decay_beyond_stability_is_explained_not_raised():
     e.controls["lr_fraction"].value = 1.1
     assert e.error is None and e.data  # still drawn, so the divergence can be seen
     assert "stability" in e.message and "diverges" in e.message
-    assert "diverges" in e._message.value
+    assert "diverges" in e.message_box.value
     L = e.data["losses"]
     assert not np.all(np.isfinite(L)) or L[-1] > L[0]
     e.controls["lr_fraction"].value = 0.5
@@ -486,9 +494,9 @@ def test_progress_is_shown_while_computing_and_hidden_after(monkeypatch):
     real = e.compute
 
     def spy(p, progress=None):
-        seen.append(("status", e._status.value))
+        seen.append(("status", e.status.value))
         out = real(p, progress)
-        seen.append(("bar", e._progress.value, e._progress.max, e._progress.layout.visibility))
+        seen.append(("bar", e.progress.value, e.progress.max, e.progress.layout.visibility))
         return out
 
     monkeypatch.setattr(e, "compute", spy)
@@ -496,7 +504,7 @@ def test_progress_is_shown_while_computing_and_hidden_after(monkeypatch):
     ok(e)
     assert seen[0] == ("status", "computing…")
     assert seen[1] == ("bar", 4, 4, "visible")  # one step per realisation
-    assert e._status.value == "" and e._progress.layout.visibility == "hidden"
+    assert e.status.value == "" and e.progress.layout.visibility == "hidden"
     seen.clear()
     e.controls["realisations"].value = 3  # cached: nothing computed, no progress
     e.controls["realisations"].value = 4
@@ -520,12 +528,12 @@ def test_cache_returns_identical_results_without_recomputation(monkeypatch):
     assert n_calls == 3  # one spectrum per realisation
     e.controls["n_hidden"].value = 4
     assert e.n_computations == n_comp + 1 and len(calls) == n_calls + 3
-    png4 = e._image.value
+    png4 = e.image.value
     e.controls["n_hidden"].value = 3
     assert e.n_computations == n_comp + 1 and len(calls) == n_calls + 3
     assert e.data is first
     e.controls["n_hidden"].value = 4
-    assert e._image.value == png4
+    assert e.image.value == png4
     # N does not matter for the population Hessian: no recomputation
     e.controls["n_samples"].value = 77
     assert e.n_computations == n_comp + 1
@@ -571,7 +579,7 @@ def _random_setting(name, e, rng):
         elif k == "steps":
             out[k] = int(rng.integers(1, 5)) * 10
         elif k == "sigma0":
-            out[k] = float(10.0 ** rng.uniform(-5, 0))
+            out[k] = float(10.0 ** rng.uniform(max(c.min, -5), min(c.max, 0)))
         elif k == "lr_fraction":
             out[k] = float(rng.uniform(c.min, c.max))
         else:  # pragma: no cover - a new control must be added here
@@ -583,22 +591,22 @@ def _random_setting(name, e, rng):
 def test_fuzz_random_settings_never_raise(name, monkeypatch):
     """30 random settings (seeded) within the controls' ranges: never an exception, never an error message.
     Every setting builds its figure's artists; every third is also rasterised to PNG (the slow part)."""
-    from nearopt.widgets import _base
-    real_png = _base.png_bytes
+    from nearopt.widgets import figures
+    real_png = figures.png_bytes
     count = [0]
 
     def some_png(fig, dpi=90, optimize=False):
         count[0] += 1
         return real_png(fig, dpi, optimize) if count[0] % 3 == 1 else b"\x89PNG\r\n\x1a\n(not rasterised)"
 
-    monkeypatch.setattr(_base, "png_bytes", some_png)
+    monkeypatch.setattr(figures, "png_bytes", some_png)
     rng = np.random.default_rng(sum(map(ord, name)))
     e = make(name)
     for _ in range(30):
         s = _random_setting(name, e, rng)
         e.set(**s)  # must not raise
         assert e.error is None, (s, e.message)
-        assert e.data and e._image.value[:4] == b"\x89PNG"
+        assert e.data and e.image.value[:4] == b"\x89PNG"
         if "lr_fraction" in s and s["lr_fraction"] >= 1:
             assert "diverges" in e.message
     # invalid values where the control allows them (text boxes; sliders clamp)
@@ -610,3 +618,169 @@ def test_fuzz_random_settings_never_raise(name, monkeypatch):
             assert e.error is not None and e.message and e.data == {}
             e.set(**{k: 1})
             assert e.error is None, e.message
+
+
+# ----------------------------------------------------------------------------- live display and static view
+def test_live_display_never_computes_the_static_view(monkeypatch):
+    """Count the work: displaying an explorer without NEAROPT_STATIC_PREVIEW draws one figure and computes
+    one setting; no static frame is computed or drawn."""
+    from nearopt.widgets import static
+    monkeypatch.delenv("NEAROPT_STATIC_PREVIEW", raising=False)
+    calls = []
+    real = static.static_frames
+    monkeypatch.setattr(static, "static_frames", lambda *a, **k: calls.append(1) or real(*a, **k))
+    from nearopt.widgets import explorer as ex
+    monkeypatch.setattr(ex, "static_frames", static.static_frames)
+    e = make("precision_explorer")
+    n_comp, n_drawn = e.n_computations, e.n_drawn
+    assert (n_comp, n_drawn) == (1, 1)
+    bundle = e._repr_mimebundle_()
+    assert VIEW in bundle and "text/html" not in bundle
+    assert calls == [] and (e.n_computations, e.n_drawn) == (n_comp, n_drawn)
+    monkeypatch.setenv("NEAROPT_STATIC_PREVIEW", "1")  # the book build: the static frames are computed
+    bundle = e._repr_mimebundle_()
+    frames = len(e.static_values(e.params()))
+    assert calls == [1] and "nearopt-static" in bundle["text/html"]
+    assert e.n_drawn == n_drawn + frames
+
+
+def test_live_image_is_shown_at_its_natural_size_and_rendered_for_high_dpi():
+    import struct
+    e = W.decay_explorer(n_in=3, n_hidden=3, steps=40, n_samples=30)
+    css = int(round(e.figsize[0] * 80))
+    assert e.image.layout.width == f"{css}px" and e.image.layout.max_width == "100%"
+    assert e.image.layout.height == "auto"
+    width, height = struct.unpack(">II", e.image.value[16:24])  # PNG IHDR
+    assert width == 2 * css  # two device pixels per CSS pixel: sharp on a 2x screen, never scaled up
+    assert height == int(round(e.figsize[1] * 160))
+
+
+# ----------------------------------------------------------------------------- decay: the late-time rate
+def test_decay_default_measures_the_late_rate_where_it_holds():
+    """Default view: the rate measured on the real network over the window where the slowest mode dominates
+    equals the independent prediction −2 log(1 − ηλ⁺_min) from the Hessian's eigenvalues."""
+    from nearopt.widgets.controls import input_seed
+    e = W.decay_explorer()
+    ok(e)
+    assert e.message == ""
+    p = e.params()
+    W1, W2 = teacher(p["n_in"], p["n_hidden"])
+    X = nearopt.sample_inputs(p["n_samples"], p["n_in"], seed=input_seed(0))
+    lam = np.linalg.eigvalsh(nearopt.hessian(W1, W2, p["activation"], X))
+    eta = p["lr_fraction"] * 2 / lam.max()
+    lmin = lam[lam > 1e-10 * lam.max()].min()
+    predicted = -2 * np.log(1 - eta * lmin)
+    assert e.data["rate"] == pytest.approx(predicted, rel=1e-8)
+    a, b = e.data["window"]
+    L = e.data["losses"]
+    slope = np.polyfit(np.arange(a, b), np.log(L[a:b]), 1)[0]
+    assert -slope == pytest.approx(predicted, rel=0.03)
+    assert e.data["measured_rate"] == pytest.approx(predicted, rel=0.03)
+    assert b - a >= 100 and b == L.size
+    # the window starts where the slowest mode carries >= 90% of the model's loss (brute force over modes)
+    c = e.data["coefficients"]
+    lam_e = e.data["eigenvalues"]
+    nz = np.abs(lam_e) > 1e-10 * lam_e.max()
+    k = np.argmin(np.where(nz, lam_e, np.inf))
+    share = [lam_e[k] * c[k] ** 2 * (1 - eta * lam_e[k]) ** (2 * n)
+             / np.sum(lam_e[nz] * c[nz] ** 2 * np.abs(1 - eta * lam_e[nz]) ** (2 * n)) for n in (a - 1, a)]
+    assert share[0] < 0.9 <= share[1]
+    assert f"measured {W.decay.fmt(e.data['measured_rate'])}/step" in e.summary_text
+
+
+def test_decay_says_when_the_run_is_too_short():
+    e = W.decay_explorer(steps=100)
+    ok(e)
+    assert "too short" in e.message and e.data["window"] is None and e.data["measured_rate"] is None
+    assert "measured" not in e.summary_text
+    e.set(steps=1000)
+    assert e.message == "" and e.data["window"] is not None
+
+
+# ----------------------------------------------------------------------------- bounds and budgets
+@pytest.mark.parametrize("name", ["spectrum_explorer", "input_explorer", "decay_explorer", "precision_explorer"])
+def test_typed_batch_size_is_bounded_by_the_memory_budget(name):
+    e = make(name)
+    if "mode" in e.controls:
+        e.set(mode="batch")
+    ok(e)
+    n = e.n_computations
+    e.set(n_samples=W.MAX_BATCH + 1)
+    failed(e, "batch size", str(W.MAX_BATCH))
+    try:
+        nearopt.set_memory_budget(200_000)
+        e.set(n_samples=5000)  # a few MB: refused before anything is allocated
+        failed(e, "memory budget", "batch size N")
+    finally:
+        nearopt.set_memory_budget(None)
+    assert e.n_computations == n
+    e.set(n_samples=20)
+    ok(e)
+
+
+def test_out_of_range_values_are_reported_not_clamped():
+    with pytest.raises(ValueError, match="steps = 99999 is outside"):
+        W.decay_explorer(steps=99_999)
+    e = make("spectrum_explorer")
+    before = e.params()
+    with pytest.raises(ValueError, match="n_hidden"):
+        e.set(n_hidden=500)
+    with pytest.raises(ValueError, match="activation"):
+        e.set(activation="tanh")
+    assert e.params() == before
+
+
+def test_warnings_become_notes_in_the_widget():
+    import warnings
+
+    def compute(n):
+        warnings.warn(f"something to know about n = {n}", RuntimeWarning)
+        return {"y": np.arange(n)}
+
+    e = W.Explorer.from_functions({"n": (1, 10)}, compute, lambda ax, d, v: ax.plot(d["y"]), n=3)
+    ok(e)
+    assert "something to know about n = 3" in e.message
+    assert "nearopt-note" in e.message_box.value
+    assert e.data["notes"]
+
+
+# ----------------------------------------------------------------------------- small explorers
+def test_from_functions_small_explorer():
+    def compute(n_hidden, activation):
+        W1, W2 = teacher(3, n_hidden)
+        return {"ev": nearopt.spectrum(W1, W2, activation)}
+
+    def draw(ax, d, v):
+        ax.semilogy(np.abs(d["ev"][::-1]) + 1e-30, "o")
+
+    e = W.Explorer.from_functions({"n_hidden": (1, 6), "activation": ["erf", "linear"]}, compute, draw,
+                                  lambda d, v: f"{d['ev'].size} eigenvalues", title="small", n_hidden=2)
+    ok(e)
+    assert set(e.controls) == {"n_hidden", "activation"} and e.main == "n_hidden"
+    assert np.array_equal(e.data["ev"], nearopt.spectrum(*teacher(3, 2), "erf"))
+    e.set(activation="linear", n_hidden=4)
+    assert np.array_equal(e.data["ev"], nearopt.spectrum(*teacher(3, 4), "linear"))
+    assert e.summary_text == "16 eigenvalues"
+    assert e.static_values(e.params()) == [1, 2, 3, 4, 5, 6]
+    frames = json.loads(re.search(r'<script type="application/json"[^>]*>(.*?)</script>',
+                                  e.static_html()).group(1))
+    assert len(frames) == 6 and all(f["s"] for f in frames)
+    bad = W.Explorer.from_functions({"n": (1, 3)}, lambda n: 1 / 0, lambda ax, d, v: None)
+    assert bad.error is not None and "ZeroDivisionError" in bad.message
+    with pytest.raises(ValueError, match="main"):
+        W.Explorer.from_functions({"n": (1, 3)}, compute, draw, main="m")
+
+
+def test_compute_functions_are_the_explorers_numbers():
+    """A chapter calling a computation directly gets the explorer's numbers."""
+    e = make("ntk_explorer")
+    d = W.ntk_data(activation="erf", n_in=3, n_hidden=3, n_samples=8, seed=0)
+    for k in ("hessian_eigenvalues", "ntk_eigenvalues"):
+        assert np.array_equal(d[k], e.data[k])
+    W1, W2 = teacher(3, 3)
+    X = inputs(8, 3)
+    c = W.hessian_ntk_comparison(W1, W2, "erf", X)
+    assert c["rank_hessian"] == c["rank_ntk"] == 8 and c["zeros_hessian"] == 12 - 8 and c["zeros_ntk"] == 0
+    assert c["gap_decades"] > 6 and c["max_relative_difference"] < 1e-12
+    with pytest.raises(ValueError, match="seed"):
+        W.spectrum_data(seed=-1)

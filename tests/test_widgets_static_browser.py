@@ -1,6 +1,7 @@
 """The static (kernel-free) views of the explorers in a real headless Chromium.
 
-A standalone page holds every explorer's ``static_html()`` (one of them twice: instances must not interfere),
+A standalone page holds every explorer's static view (the ``text/html`` of its display with
+``NEAROPT_STATIC_PREVIEW=1``, as in a book build) (one of them twice: instances must not interfere),
 served on 127.0.0.1 and opened in the session's Chromium (the `browser` fixture of conftest.py:
 one Playwright instance per session, since a second sync_playwright() inside the first fails).  For each view the slider (keyboard) or select is moved and the displayed frame — image,
 numeric summary and value label — must change, with zero console errors, no page errors and no request
@@ -33,13 +34,18 @@ SMALL = {
 @pytest.fixture(scope="module")
 def page_url(tmp_path_factory):
     import nearopt.widgets as W
+    mp = pytest.MonkeyPatch()
+    mp.setenv("NEAROPT_STATIC_PREVIEW", "1")  # as the book build: displays carry the static view
     parts = []
-    for name, kw in SMALL.items():
-        e = W.EXPLORERS[name](**kw)
-        e.dpi_static = 40
-        parts.append(f"<section data-name='{name}'><h2>{name}</h2>\n{e.static_html()}\n</section>")
-        if name == "ntk_explorer":  # a second instance of the same explorer on the same page
-            parts.append(f"<section data-name='{name}-2'><h2>{name} (again)</h2>\n{e.static_html()}\n</section>")
+    try:
+        for name, kw in SMALL.items():
+            e = W.EXPLORERS[name](**kw)
+            e.dpi_static = 40
+            for suffix in ("", "-2") if name == "ntk_explorer" else ("",):  # two instances on one page
+                view = e._repr_mimebundle_()["text/html"]
+                parts.append(f"<section data-name='{name}{suffix}'><h2>{name}</h2>\n{view}\n</section>")
+    finally:
+        mp.undo()
     page = ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><link rel='icon' href='data:,'>"
             "<title>static explorers</title></head>"
             "<body><main>\n" + "\n".join(parts) + "\n</main></body></html>\n")

@@ -7,19 +7,45 @@ import numpy as np
 
 import nearopt
 
-from ._base import Explorer, fmt, mode_label
+from .controls import mode_label
 from .decay import descent_controls, descent_run, draw_decay
+from .explorer import Explorer
+from .figures import fmt, symlog_ticks
 
-__all__ = ["DistanceExplorer", "distance_explorer"]
+__all__ = ["DistanceExplorer", "distance_explorer", "distance_data"]
 
 
-def symlog_ticks(linthresh, top, n=3):
-    """About n decades each side of zero for a symlog axis (the default labels every decade)."""
-    lo, hi = np.floor(np.log10(linthresh)), np.ceil(np.log10(max(top, linthresh)))
-    step = max(1, int(np.ceil((hi - lo) / n)))
-    dec = 10.0 ** np.arange(hi, lo - 1, -step)
-    dec = dec[dec > 5 * linthresh] if np.any(dec > 5 * linthresh) else dec
-    return np.concatenate([-dec, [0.0], dec[::-1]])
+def distance_data(*, activation="quadratic", n_in=4, n_hidden=6, mode="batch", n_samples=100, sigma0=1e-2,
+                  lr_fraction=0.5, steps=150, seed=0, progress=None) -> dict:
+    """The run of :func:`nearopt.widgets.decay_data` (real losses, quadratic model) plus the full Hessian
+    (:func:`nearopt.full_hessian`, with the residual term) at the perturbed student θ0 = θ* + δθ0 where descent
+    starts (:func:`nearopt.perturb`, same seed).
+
+    Adds ``full_eigenvalues`` (ascending), ``n_negative`` (below −tol of :func:`nearopt.numerical_rank`),
+    ``min_eigenvalue``, ``tol``, ``max_relative_error`` (max |L/L_quadratic − 1| above 100× the floor),
+    ``initial_relative_error``, ``sigma0``.
+    """
+    values = dict(activation=activation, n_in=n_in, n_hidden=n_hidden, mode=mode, n_samples=n_samples,
+                  sigma0=sigma0, lr_fraction=lr_fraction, steps=steps, seed=seed)
+    d = descent_run(values, progress)
+    W1, W2, X = d.pop("W")
+    W1s, W2s, _ = nearopt.perturb(W1, W2, sigma0, seed=seed)  # the student descend starts from
+    H = nearopt.full_hessian(W1s, W2s, activation, (W1, W2), X=X)
+    full = np.linalg.eigvalsh(np.asarray(nearopt.to_numpy(H)))
+    info = nearopt.numerical_rank(full)
+    L, Lq = d["losses"], d["prediction"]
+    both = np.isfinite(L) & np.isfinite(Lq) & (Lq > 0)
+    if d["floor"]:
+        both &= Lq > 100 * d["floor"]
+    rel = np.abs(L[both] / Lq[both] - 1.0)
+    d.update({
+        "full_eigenvalues": full, "n_negative": int(np.sum(full < -info.tol)),
+        "min_eigenvalue": float(full.min()), "tol": info.tol,
+        "max_relative_error": float(rel.max()) if rel.size else None,
+        "initial_relative_error": float(abs(L[0] / Lq[0] - 1.0)) if Lq[0] > 0 else None,
+        "sigma0": float(sigma0),
+    })
+    return d
 
 
 class DistanceExplorer(Explorer):
@@ -27,38 +53,13 @@ class DistanceExplorer(Explorer):
     main = "sigma0"
     ncols = 2
     figsize = (8.4, 3.3)
+    compute_data = staticmethod(distance_data)
 
-    def _make_controls(self):
+    def make_controls(self):
         return descent_controls(1e-2, (-4, 0.5), 0.5, 0.95, 150)
-
-    def ignored(self, p):
-        return {"n_samples"} if p["mode"] != "batch" else set()
 
     def static_values(self, p):
         return [1e-4, 1e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0]
-
-    def compute(self, p, progress=None):
-        d = descent_run(p, progress)
-        W1, W2, X = d.pop("W")
-        act = p["activation"]
-        W1s, W2s, _ = nearopt.perturb(W1, W2, p["sigma0"], seed=p["seed"])  # the student descend starts from
-        H = nearopt.full_hessian(W1s, W2s, act, (W1, W2), X=X)
-        full = np.asarray(nearopt.to_numpy(np.linalg.eigvalsh(nearopt.to_numpy(H))))
-        info = nearopt.numerical_rank(full)
-        neg = full[full < -info.tol]
-        L, Lq = d["losses"], d["prediction"]
-        both = np.isfinite(L) & np.isfinite(Lq) & (Lq > 0)
-        if d["floor"]:
-            both &= Lq > 100 * d["floor"]
-        rel = np.abs(L[both] / Lq[both] - 1.0)
-        d.update({
-            "full_eigenvalues": full, "n_negative": int(neg.size),
-            "min_eigenvalue": float(full.min()), "tol": info.tol,
-            "max_relative_error": float(rel.max()) if rel.size else None,
-            "initial_relative_error": float(abs(L[0] / Lq[0] - 1.0)) if Lq[0] > 0 else None,
-            "sigma0": float(p["sigma0"]),
-        })
-        return d
 
     def draw(self, axes, data, p):
         ax, bx = axes
@@ -72,8 +73,9 @@ class DistanceExplorer(Explorer):
         ax.axhline(0, color="0.5", lw=0.8)
         ax.set_xlabel("index (descending)")
         ax.set_ylabel("eigenvalue (symlog)")
-        ax.set_title(f"{data['n_negative']} negative eigenvalue{'s' if data['n_negative'] != 1 else ''}, "
-                     f"min {fmt(data['min_eigenvalue'])}", fontsize=9)
+        neg = data["n_negative"]
+        ax.set_title(f"{neg} negative eigenvalue{'s' if neg != 1 else ''}, min {fmt(data['min_eigenvalue'])}",
+                     fontsize=9)
         ax.legend(fontsize=7, loc="upper right")
         draw_decay(bx, data, p)
         bx.set_title(f"σ0 = {fmt(data['sigma0'])}, {p['activation']}, {mode_label(p)}", fontsize=9)
@@ -88,9 +90,9 @@ class DistanceExplorer(Explorer):
 
 
 def distance_explorer(**values) -> DistanceExplorer:
-    """Full Hessian :func:`nearopt.full_hessian` at the perturbed student θ* + δθ0 (:func:`nearopt.perturb`,
-    δθ0 ~ N(0, σ0² I)), its negative eigenvalues, and the loss of :func:`nearopt.descend` from that point vs
-    :func:`nearopt.predict_descent`.
+    """Full Hessian at the perturbed student θ* + δθ0 (δθ0 ~ N(0, σ0² I)), its negative eigenvalues, and the
+    loss of gradient descent from that point vs the quadratic prediction (computation:
+    :func:`distance_data`).
 
     Controls: ``activation``, ``n_in``, ``n_hidden``, ``mode``, ``n_samples``, ``sigma0``, ``lr_fraction``,
     ``steps``, ``seed``.  Static view: frames over σ0.

@@ -7,9 +7,10 @@ import numpy as np
 
 import nearopt
 
-from ._base import Explorer, check_dense, check_seed, dropdown, islider, itext
+from .controls import check_count, check_dense, check_seed, dropdown, islider, itext
+from .explorer import Explorer
 
-__all__ = ["RankExplorer", "rank_explorer"]
+__all__ = ["RankExplorer", "rank_explorer", "rank_data", "measured_rank", "DEGREES"]
 
 DEGREES = (("degree 1 (linear)", "linear"), ("degree 2 (quadratic)", "quadratic"),
            ("degree 3 (cubic)", "cubic"), ("degree 4 (quartic)", "quartic"), ("erf", "erf"))
@@ -22,44 +23,48 @@ def measured_rank(activation: str, n_in: int, n_hidden: int, seed: int) -> int:
     return int(nearopt.hessian_rank(W1, W2, activation))
 
 
+def rank_data(*, activation="quadratic", n_in=4, nh_max=10, seed=0, progress=None) -> dict:
+    """Measured population-Hessian rank (:func:`measured_rank`) vs :func:`nearopt.effective_parameters` vs
+    P = Nh (Ni + 1) for Nh = 1 … ``nh_max`` (teacher seed ``seed`` for every Nh).
+
+    Returns ``n_hidden``, ``rank``, ``effective``, ``P`` (arrays over Nh), ``symmetric_dim`` and ``degree``
+    (polynomial activations), ``mismatch`` (Nh where rank ≠ effective), ``notes``.
+    """
+    seed = check_seed(seed)
+    nmax = check_count(nh_max, "largest Nh")
+    check_dense(nearopt.n_params(n_in, nmax), "the population Hessian")
+    a = nearopt.get_activation(activation)
+    if a.is_polynomial and (a.degree + 1) ** n_in > 250_000:
+        raise ValueError(f"Ni = {n_in} needs {(a.degree + 1)}^{n_in} quadrature nodes; choose Ni ≤ 8.")
+    nh = np.arange(1, nmax + 1)
+    rank, eff, P = [], [], []
+    for i, h in enumerate(nh):
+        rank.append(measured_rank(activation, n_in, int(h), seed))
+        eff.append(nearopt.effective_parameters(activation, n_in, int(h)))
+        P.append(nearopt.n_params(n_in, int(h)))
+        if progress:
+            progress(i + 1, nmax)
+    degree = a.degree if a.is_polynomial else None
+    sym = nearopt.symmetric_dim(n_in, degree) if degree else None
+    rank, eff = np.array(rank), np.array(eff)
+    mism = [int(h) for h, r, e in zip(nh, rank, eff) if r != e]
+    notes = [f"measured rank differs from the effective parameters at Nh = {mism}"] if mism else []
+    return {"n_hidden": nh, "rank": rank, "effective": eff, "P": np.array(P), "symmetric_dim": sym,
+            "degree": degree, "mismatch": mism, "notes": notes}
+
+
 class RankExplorer(Explorer):
     title = "Hessian rank: measured vs effective parameters"
     main = "activation"
+    compute_data = staticmethod(rank_data)
 
-    def _make_controls(self):
+    def make_controls(self):
         return {
             "activation": dropdown("degree", DEGREES, "quadratic"),
             "n_in": islider("Ni", 4, 1, 8),
             "nh_max": islider("Nh up to", 10, 1, 24),
             "seed": itext("seed", 0),
         }
-
-    def static_values(self, p):
-        return [v for _, v in DEGREES]
-
-    def compute(self, p, progress=None):
-        act = p["activation"]
-        ni, nmax = p["n_in"], p["nh_max"]
-        seed = check_seed(p["seed"])
-        check_dense(nearopt.n_params(ni, nmax), "the population Hessian")
-        a = nearopt.get_activation(act)
-        if a.is_polynomial and (a.degree + 1) ** ni > 250_000:
-            raise ValueError(f"Ni = {ni} needs {(a.degree + 1)}^{ni} quadrature nodes; choose Ni ≤ 8.")
-        nh = np.arange(1, nmax + 1)
-        rank, eff, P = [], [], []
-        for i, h in enumerate(nh):
-            rank.append(measured_rank(act, ni, int(h), seed))
-            eff.append(nearopt.effective_parameters(act, ni, int(h)))
-            P.append(nearopt.n_params(ni, int(h)))
-            if progress:
-                progress(i + 1, nmax)
-        degree = a.degree if a.is_polynomial else None
-        sym = nearopt.symmetric_dim(ni, degree) if degree else None
-        rank, eff = np.array(rank), np.array(eff)
-        mism = [int(h) for h, r, e in zip(nh, rank, eff) if r != e]
-        notes = [f"measured rank differs from the effective parameters at Nh = {mism}"] if mism else []
-        return {"n_hidden": nh, "rank": rank, "effective": eff, "P": np.array(P), "symmetric_dim": sym,
-                "degree": degree, "mismatch": mism, "notes": notes}
 
     def draw(self, ax, data, p):
         nh = data["n_hidden"]
@@ -94,8 +99,8 @@ class RankExplorer(Explorer):
 
 
 def rank_explorer(**values) -> RankExplorer:
-    """Measured population-Hessian rank (:func:`nearopt.hessian_rank`) vs
-    :func:`nearopt.effective_parameters` vs P = Nh (Ni + 1) for Nh = 1 … ``nh_max``.
+    """Measured population-Hessian rank vs the effective number of parameters vs P for Nh = 1 … ``nh_max``
+    (computation: :func:`rank_data`).
 
     Controls: ``activation`` (``"linear"``, ``"quadratic"``, ``"cubic"``, ``"quartic"``, ``"erf"``), ``n_in``,
     ``nh_max``, ``seed`` (teacher seed for every Nh).  Static view: frames over the degree.
