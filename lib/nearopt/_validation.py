@@ -27,7 +27,7 @@ __all__ = [
     "check_int", "check_size", "check_real", "check_nonneg", "check_positive", "check_probability",
     "check_choice", "check_bool", "check_array", "check_vector", "check_eigenvalues", "check_weights",
     "check_inputs", "check_teacher", "rng", "Problem", "resolve", "describe", "check_finite_result",
-    "safe_weight_range", "FLOAT64_SAFE",
+    "safe_weight_range", "FLOAT64_SAFE", "all_finite",
 ]
 
 
@@ -189,9 +189,17 @@ def check_array(x, name: str, xp=None, ndim=None, finite=True):
                         f"got {describe(x)} ({exc})") from None
     if ndim is not None and x.ndim != ndim:
         _fail(name, f"a {ndim}-D array", x)
-    if finite and not bool(xp.all(xp.isfinite(x))):
+    if finite and not all_finite(x, xp):
         raise ValueError(f"{name} must contain only finite values (no NaN or inf)")
     return x
+
+
+def all_finite(x, xp) -> bool:
+    """Whether every entry is finite, without an array-sized temporary (min and max propagate NaN and ±inf)."""
+    if x.size == 0 if isinstance(x.size, int) else False:
+        return True
+    with np.errstate(invalid="ignore"):
+        return math.isfinite(float(xp.min(x))) and math.isfinite(float(xp.max(x)))
 
 
 def check_vector(v, name: str, length: int, xp, allow_block=True):
@@ -230,7 +238,7 @@ def check_weights(W1, W2):
         raise ValueError(f"W2 must be a 1-D array of length n_hidden = W1.shape[0] = {W1.shape[0]}, "
                          f"got shape {tuple(W2.shape)}")
     for A, label in ((W1, "W1"), (W2, "W2")):
-        if not bool(xp.all(xp.isfinite(A))):
+        if not all_finite(A, xp):
             raise ValueError(f"{label} must contain only finite values (no NaN or inf)")
     return xp, W1, W2
 
@@ -241,7 +249,7 @@ def check_inputs(X, n_in, xp):
     if X.ndim != 2 or X.shape[1] != n_in or X.shape[0] < 1:
         raise ValueError(f"X must be a 2-D array of shape (N, n_in) with n_in = {n_in}, N ≥ 1, "
                          f"got shape {tuple(X.shape)}")
-    if not bool(xp.all(xp.isfinite(X))):
+    if not all_finite(X, xp):
         raise ValueError("X must contain only finite values (no NaN or inf)")
     return X
 
@@ -325,7 +333,7 @@ def check_finite_result(value, what: str, act, W1, W2=None, X=None):
     """``value`` if all finite; else a ValueError saying what overflowed, at which weights, and the safe range."""
     from .backend import namespace
     xp = namespace(value)
-    if bool(xp.all(xp.isfinite(value))):
+    if all_finite(value, xp):
         return value
     with np.errstate(over="ignore", invalid="ignore"):
         s = float(xp.max(xp.sqrt(xp.sum(W1 * W1, axis=1))))

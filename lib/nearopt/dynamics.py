@@ -66,7 +66,7 @@ def stability_limit(eigenvalues) -> float:
 
 def _check_steps(steps):
     steps = check_int(steps, "steps", 0, MAX_STEPS)
-    check_memory(F64 * (steps + 1), f"The loss history ({steps + 1} values)", reduce="steps")
+    check_memory(F64 * 4.0 * (steps + 1), f"The loss history ({steps + 1} values)", reduce="steps")
     return steps
 
 
@@ -180,8 +180,9 @@ def flow(W1, W2, activation, times, X=None, sigma0=1e-3, seed=0, rtol=1e-10, ato
 def _chunked_sum(n_rows, n_cols, what, reduce, fn):
     """Evaluate fn(rows slice) → (k,) results in row chunks whose (k, n_cols) temporaries fit the budget."""
     per_row = F64 * 4.0 * max(n_cols, 1)
-    check_memory(F64 * n_rows + per_row, what, reduce=reduce)
-    rows = int(max(1, min(n_rows, (memory_budget() - F64 * n_rows) // per_row, 1 << 16)))
+    fixed = F64 * 4.0 * n_rows  # the result, the converted input and the validation's temporaries
+    check_memory(fixed + per_row, what, reduce=reduce)
+    rows = int(max(1, min(n_rows, (memory_budget() - fixed) // per_row, 1 << 16)))
     out = np.empty(n_rows)
     for start in range(0, n_rows, rows):
         out[start:start + rows] = fn(slice(start, start + rows))
@@ -196,28 +197,30 @@ def quadratic_loss(eigenvalues, coefficients, t=None, steps=None, lr=None):
                     "coefficients", np)
     if c.shape != lam.shape:
         raise ValueError(f"coefficients must have the shape of eigenvalues {lam.shape}, got shape {c.shape}")
+    if (t is None) == (steps is None):
+        raise ValueError("give exactly one of t (gradient flow times) or steps (gradient descent steps)")
+    name, values = ("t", t) if t is not None else ("steps", steps)
+    n_rows = int(np.size(values)) if not isinstance(values, (str, bytes)) else 1
+    what = f"quadratic_loss at {n_rows} {'times' if t is not None else 'step counts'}"
+    check_memory(F64 * 4.0 * (n_rows + 1) + F64 * 4.0 * lam.size, what, reduce=f"the number of {name} values")
+    lr = None if t is not None else check_positive(lr, "lr")
+    x = check_array(values, name, np)
     # numerically zero modes (|λ| ≤ λ_max·P·ε, e.g. −1e-16) are exact zero modes: they cost no loss
     lam = np.where(np.abs(lam) <= numerical_rank(lam).tol, 0.0, lam)
     c2 = c ** 2
-    if (t is None) == (steps is None):
-        raise ValueError("give exactly one of t (gradient flow times) or steps (gradient descent steps)")
-    if t is not None:
-        t = check_array(t, "t", np)
-        shape, flat = t.shape, np.reshape(t, (-1,))
-        with np.errstate(over="ignore", under="ignore"):
-            out = _chunked_sum(flat.size, lam.size, f"quadratic_loss at {flat.size} times", "the number of times t",
-                               lambda s: 0.5 * np.sum(lam * c2 * np.exp(-2.0 * np.multiply.outer(flat[s], lam)),
-                                                      axis=-1))
-        return out.reshape(shape) if shape else float(out[0])
-    lr = check_positive(lr, "lr")
-    n = check_array(steps, "steps", np)
-    if np.any(n < 0) or np.any(n != np.round(n)):
-        raise ValueError("steps must be non-negative integers (a number or an array of them)")
-    shape, flat = n.shape, np.reshape(n, (-1,))
-    f = np.abs(1.0 - lr * lam)
+    shape, flat = x.shape, np.reshape(x, (-1,))
+    f = None if t is not None else np.abs(1.0 - lr * lam)
+
+    def rows(s):
+        v = flat[s]
+        if f is None:
+            return 0.5 * np.sum(lam * c2 * np.exp(-2.0 * np.multiply.outer(v, lam)), axis=-1)
+        if float(v.min()) < 0 or not np.array_equal(v, np.floor(v)):
+            raise ValueError("steps must be non-negative integers (a number or an array of them)")
+        return 0.5 * np.sum(lam * c2 * np.power(f, 2.0 * v[:, None]), axis=-1)
+
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        out = _chunked_sum(flat.size, lam.size, f"quadratic_loss at {flat.size} steps", "the number of steps",
-                           lambda s: 0.5 * np.sum(lam * c2 * np.power(f, 2.0 * flat[s][:, None]), axis=-1))
+        out = _chunked_sum(flat.size, lam.size, what, f"the number of {name} values", rows)
     return out.reshape(shape) if shape else float(out[0])
 
 
@@ -262,7 +265,7 @@ def predict_descent(W1, W2, activation, X=None, sigma0=1e-3, lr=0.1, steps=1000,
     lam, V = xp.linalg.eigh(hessian_of(prob))
     _, _, d = _perturbation(prob, sigma0, seed)
     c = V.T @ d
-    return quadratic_loss(lam, c, steps=np.arange(steps + 1), lr=lr), to_numpy(lam)
+    return quadratic_loss(lam, c, steps=np.arange(steps + 1, dtype=np.float64), lr=lr), to_numpy(lam)
 
 
 def fit_rate(losses, start=None, stop=None, dt=1.0) -> float:

@@ -15,6 +15,7 @@ from .backend import F64, check_memory, memory_budget
 from .moments import gaussian_moments
 
 __all__ = ["features", "jacobian_of", "gn_product", "population_gauss_newton", "dense_hessian_bytes",
+           "features_bytes", "jacobian_bytes", "gn_bytes_per_row",
            "check_dense", "MATRIX_FREE_HINT", "GN_ROW_CHUNK"]
 
 MATRIX_FREE_HINT = ("Use the matrix-free route instead: nearopt.hessian_operator / nearopt.hvp "
@@ -22,6 +23,18 @@ MATRIX_FREE_HINT = ("Use the matrix-free route instead: nearopt.hessian_operator
 
 #: at most this many samples at a time in a Gauss–Newton product (bounds the N-sized temporaries)
 GN_ROW_CHUNK = 65_536
+
+
+def features_bytes(N: int, nh: int) -> float:
+    """Peak of :func:`features`: U, g(U), g'(U), W2 ∘ g'(U) and the activation's own temporaries."""
+    return F64 * 6.0 * N * nh
+
+
+def jacobian_bytes(xp, N: int, nh: int, ni: int) -> float:
+    """Peak of :func:`jacobian_of`: J (N × P, written in place on NumPy, a product and a concat elsewhere),
+    the features and their transposed copies."""
+    copies = 1.0 if array_api_compat.is_numpy_namespace(xp) else 2.0
+    return F64 * copies * N * nh * (ni + 1) + features_bytes(N, nh) + F64 * 2.0 * N * (nh + ni)
 
 
 def dense_hessian_bytes(P: int, N: int = 0) -> float:

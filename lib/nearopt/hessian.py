@@ -21,7 +21,8 @@ import numpy as np
 
 from ._validation import check_finite_result, check_int, check_teacher, resolve
 from .backend import F64, check_memory
-from .gauss_newton import MATRIX_FREE_HINT, check_dense, features, jacobian_of, population_gauss_newton
+from .gauss_newton import (MATRIX_FREE_HINT, check_dense, features, jacobian_bytes, jacobian_of,
+                           population_gauss_newton)
 from .moments import gaussian_moments
 
 __all__ = ["jacobian", "hessian", "population_factor", "full_hessian", "hessian_of", "population_factor_of",
@@ -29,11 +30,6 @@ __all__ = ["jacobian", "hessian", "population_factor", "full_hessian", "hessian_
 
 #: default cap on the K^Ni quadrature nodes of :func:`population_factor`
 FACTOR_MAX_NODES = 250_000
-
-
-def jacobian_bytes(N: int, nh: int, ni: int) -> float:
-    """Peak of :func:`jacobian`: J (N × P), the features and their transposed copies."""
-    return F64 * (2.0 * N * nh * (ni + 1) + 5.0 * N * nh + N * ni)
 
 
 def _quiet():
@@ -46,7 +42,7 @@ def jacobian(W1, W2, activation, X):
         raise ValueError("X must be a 2-D array of shape (N, n_in), got None (the Jacobian needs a batch)")
     prob = resolve(W1, W2, activation, X)
     n, nh, ni = prob.N, prob.n_hidden, prob.n_in
-    check_memory(jacobian_bytes(n, nh, ni), f"The Jacobian ({n} × {prob.P})", MATRIX_FREE_HINT,
+    check_memory(jacobian_bytes(prob.xp, n, nh, ni), f"The Jacobian ({n} × {prob.P})", MATRIX_FREE_HINT,
                  reduce="N (rows of X) or n_hidden")
     with _quiet():
         J = jacobian_of(prob)
@@ -64,7 +60,7 @@ def population_factor_of(prob, max_nodes=FACTOR_MAX_NODES):
     if n_nodes > max_nodes:
         raise ValueError(f"population_factor: {K}^{ni} = {n_nodes} quadrature nodes exceed max_nodes = "
                          f"{max_nodes}; use nearopt.hessian (dense eigenvalues) instead")
-    check_memory(jacobian_bytes(n_nodes, nh, ni) + F64 * 3.0 * n_nodes * (ni + prob.P),
+    check_memory(jacobian_bytes(xp, n_nodes, nh, ni) + F64 * 3.0 * n_nodes * (ni + prob.P),
                  f"population_factor ({n_nodes} nodes × P = {prob.P})", reduce="n_in or n_hidden")
     t, w = np.polynomial.hermite_e.hermegauss(K)
     w = w / math.sqrt(2.0 * math.pi)

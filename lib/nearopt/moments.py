@@ -181,13 +181,15 @@ def gaussian_moments(xp, act, A, B, want, reduce_rows=None, closed_forms=True):
                  reduce="n_hidden (the number of units) or n_in")
     chunk = int(max(1, min(na, (memory_budget() - out_bytes) // per_row,
                            QUAD_CHUNK_ENTRIES // max(1, nb * _temp_entries_per_pair(n_in, want, K) // 6))))
-    shapes = {"gg": (nb,), "gdx": (nb, n_in), "ddxx": (nb, n_in, n_in), "gd2xx": (nb, n_in, n_in)}
-    res = {w: xp.zeros(((na,) if reduce_rows is None else ()) + shapes[w], dtype=xp.float64) for w in want}
     rule = None
     if not closed:
         z1, z2, F = _hermite_2d(K)
         rule = tuple(xp.asarray(v, dtype=xp.float64) for v in (z1, z2, F))
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        if chunk >= na and reduce_rows is None:  # one chunk: no copy into a preallocated result
+            return _erf_chunk(xp, A, B, want) if closed else _quad_chunk(xp, act, A, B, want, rule)
+        shapes = {"gg": (nb,), "gdx": (nb, n_in), "ddxx": (nb, n_in, n_in), "gd2xx": (nb, n_in, n_in)}
+        res = {w: xp.zeros(((na,) if reduce_rows is None else ()) + shapes[w], dtype=xp.float64) for w in want}
         for start in range(0, na, chunk):
             stop = min(start + chunk, na)
             Ac = A[start:stop, :]
@@ -226,11 +228,15 @@ def pair_moments(W_a, W_b, activation, want=("gg", "gdx", "ddxx"), method="auto"
     check_choice(method, "method", ("auto", "quadrature", "closed"))
     if method == "closed" and not isinstance(act, Erf):
         raise ValueError("method='closed' is available for the 'erf' activation only")
-    res = {}
     closed = tuple(w for w in want if w != "gd2xx") if isinstance(act, Erf) and method != "quadrature" else ()
+    rest = tuple(w for w in want if w not in closed)
+    na, nb = W_a.shape[0], W_b.shape[0]
+    total = moments_bytes(na, nb, W_a.shape[1], want, _nodes(xp, act, W_a, W_b) if rest else 1)
+    check_memory(total, f"pair_moments ({na} × {nb} pairs, n_in = {W_a.shape[1]})",
+                 reduce="the rows of W_a or W_b, n_in, or the moments in want")
+    res = {}
     if closed:
         res.update(gaussian_moments(xp, act, W_a, W_b, closed))
-    rest = tuple(w for w in want if w not in closed)
     if rest:
         res.update(gaussian_moments(xp, act, W_a, W_b, rest, closed_forms=False))
     for w in want:

@@ -13,7 +13,7 @@ import scipy.sparse.linalg as spla
 
 from ._validation import check_array, check_finite_result, check_size, check_vector, resolve, rng
 from .backend import F64, check_memory, to_numpy
-from .gauss_newton import features, gn_bytes_per_row, gn_product
+from .gauss_newton import features, features_bytes, gn_bytes_per_row, gn_product
 from .hessian import hessian_of
 
 __all__ = ["HessianOperator", "hessian_operator", "hvp", "slq", "LANCZOS_BREAKDOWN", "REORTH_DROP"]
@@ -41,7 +41,7 @@ class HessianOperator(spla.LinearOperator):
             self._G = self._D = None
         else:
             nh = prob.n_hidden
-            check_memory(F64 * 3.0 * prob.N * nh, f"The features of the Hessian operator (N = {prob.N}, "
+            check_memory(features_bytes(prob.N, nh), f"The features of the Hessian operator (N = {prob.N}, "
                          f"Nh = {nh})", reduce="N (rows of X)")
             with np.errstate(over="ignore", invalid="ignore", under="ignore"):
                 _, G, D = features(xp, prob.act, prob.W1, prob.W2, prob.X)
@@ -53,23 +53,30 @@ class HessianOperator(spla.LinearOperator):
     def is_symmetric(self) -> bool:
         return True
 
+    def apply_bytes(self, m: int) -> float:
+        """Peak of a product with m vectors: the block, its result and the chunked temporaries."""
+        prob = self.problem
+        return F64 * 3.0 * prob.P * m + min(prob.N or 0, 65_536) * gn_bytes_per_row(prob.n_hidden, prob.n_in, m)
+
     def apply(self, v):
         """H v for v of shape (P,) or (P, m), on the weights' backend (validated)."""
-        prob = self.problem
-        xp = prob.xp
-        block, vec = check_vector(v, "v", prob.P, xp)
-        m = block.shape[1]
-        n = prob.N or 0
-        check_memory(F64 * 3.0 * prob.P * m + min(n, 65_536) * gn_bytes_per_row(prob.n_hidden, prob.n_in, m),
-                     f"A Hessian-vector product with {m} vectors", reduce="m (the columns of v)")
-        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-            out = self._dense @ block if self._dense is not None else gn_product(xp, prob.X, self._G, self._D, block)
-        check_finite_result(out, "The Hessian-vector product", prob.act, prob.W1, prob.W2, prob.X)
+        block, vec = check_vector(v, "v", self.shape[0], self.problem.xp)
+        out = self._apply_block(block)
         return out[:, 0] if vec else out
+
+    def _apply_block(self, block):
+        prob = self.problem
+        m = block.shape[1]
+        check_memory(self.apply_bytes(m), f"A Hessian-vector product with {m} vectors", reduce="m (the columns of v)")
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+            out = self._dense @ block if self._dense is not None else gn_product(prob.xp, prob.X, self._G, self._D,
+                                                                                 block)
+        return check_finite_result(out, "The Hessian-vector product", prob.act, prob.W1, prob.W2, prob.X)
 
     def _matmat(self, V):
         xp = self.problem.xp
-        return np.asarray(to_numpy(self.apply(xp.asarray(np.asarray(V, dtype=np.float64), dtype=xp.float64))))
+        V = check_array(V, "V", np, ndim=2)
+        return np.asarray(to_numpy(self._apply_block(xp.asarray(V, dtype=xp.float64))))
 
     def _matvec(self, v):
         return self._matmat(np.reshape(v, (-1, 1)))[:, 0]
@@ -106,7 +113,14 @@ def hvp(W1, W2, activation, X, v):
     if X is None:
         raise ValueError("X must be a 2-D array of shape (N, n_in), got None (hvp is the batch product; "
                          "nearopt.hessian_operator(W1, W2, activation) wraps the population Hessian)")
-    return HessianOperator(resolve(W1, W2, activation, X)).apply(v)
+    prob = resolve(W1, W2, activation, X)
+    block, vec = check_vector(v, "v", prob.P, prob.xp)
+    m = block.shape[1]
+    check_memory(features_bytes(prob.N, prob.n_hidden) + F64 * 3.0 * prob.P * m
+                 + min(prob.N, 65_536) * gn_bytes_per_row(prob.n_hidden, prob.n_in, m),
+                 f"hvp (N = {prob.N}, P = {prob.P}, {m} vectors)", reduce="N (rows of X) or m (the columns of v)")
+    out = HessianOperator(prob)._apply_block(block)
+    return out[:, 0] if vec else out
 
 
 def _as_block_matvec(operator, dim):

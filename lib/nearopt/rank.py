@@ -33,8 +33,8 @@ from ._validation import check_bool, check_choice, check_eigenvalues, check_int,
     check_size, resolve, rng
 from .activations import Erf, get_activation
 from .backend import F64, check_memory, to_numpy
-from .gauss_newton import jacobian_of
-from .hessian import FACTOR_MAX_NODES, jacobian_bytes, population_factor_of
+from .gauss_newton import jacobian_bytes, jacobian_of
+from .hessian import FACTOR_MAX_NODES, population_factor_of
 from .spectra import spectrum_of
 
 __all__ = ["numerical_rank", "RankInfo", "hessian_rank", "effective_parameters", "tangent_rank",
@@ -138,7 +138,7 @@ def hessian_rank(W1, W2, activation, X=None, tol=None, method="auto", info=False
         A = population_factor_of(prob, FACTOR_MAX_NODES)
         res, cap = _svd_rank(prob.xp, A, tol), min(P, int(A.shape[0]))
     else:
-        check_memory(jacobian_bytes(n, prob.n_hidden, prob.n_in) + F64 * 2.0 * n * P,
+        check_memory(jacobian_bytes(prob.xp, n, prob.n_hidden, prob.n_in) + F64 * 2.0 * n * P,
                      f"The factor J/√N of hessian_rank ({n} × {P})", reduce="N (rows of X)",
                      alternative="method='eigen' needs less memory when N > P.")
         A = jacobian_of(prob) / math.sqrt(n)

@@ -19,8 +19,8 @@ import numpy as np
 
 from ._validation import (check_array, check_choice, check_finite_result, check_positive, check_size, resolve,
                           rng)
-from .backend import F64, check_memory, to_numpy
-from .gauss_newton import check_dense, jacobian_of
+from .backend import F64, check_memory, chunk_length, to_numpy
+from .gauss_newton import check_dense, features_bytes, gn_bytes_per_row, jacobian_bytes, jacobian_of
 from .hessian import hessian_of
 from .operator import HessianOperator, slq
 
@@ -49,7 +49,7 @@ def _quiet():
 def ntk_of(prob):
     """Θ = J Jᵀ / N of a resolved batch problem (internal entry point)."""
     n = prob.N
-    check_memory(F64 * (n * n + 2.0 * n * prob.P + 5.0 * n * prob.n_hidden), f"The NTK ({n} × {n})",
+    check_memory(F64 * 2.0 * n * n + jacobian_bytes(prob.xp, n, prob.n_hidden, prob.n_in), f"The NTK ({n} × {n})",
                  reduce="N (rows of X)")
     with _quiet():
         J = jacobian_of(prob)
@@ -83,12 +83,14 @@ def fisher(W1, W2, activation, X, n_label_samples=None, seed=0):
     gen = rng(seed)
     n, P = prob.N, prob.P
     # labels are drawn in chunks of samples: the (N, S) noise array never exists whole
-    check_memory(F64 * (3.0 * P * P + 3.0 * n * P + 6.0 * n * prob.n_hidden + min(S, 4096) * 8.0),
-                 f"The Monte-Carlo Fisher (P = {P}, N = {n})", reduce="N (rows of X) or n_hidden")
+    fixed = F64 * 2.0 * P * P + jacobian_bytes(prob.xp, n, prob.n_hidden, prob.n_in) + F64 * 2.0 * n * P
+    # the labels' noise is drawn in chunks of label samples: the (N, S) array never exists whole
+    k_max = chunk_length(S, F64 * 2.0 * n, f"The Monte-Carlo Fisher (P = {P}, N = {n})",
+                         reduce="N (rows of X) or n_hidden", fixed_bytes=fixed, max_items=4096)
     w = np.zeros(n)
-    for start in range(0, S, 4096):
-        k = min(4096, S - start)
-        w += np.sum(gen.standard_normal((n, k)) ** 2, axis=1)
+    for start in range(0, S, k_max):
+        k = min(k_max, S - start)
+        w += np.sum(np.square(gen.standard_normal((n, k))), axis=1)
     xp = prob.xp
     w = xp.asarray(w / S, dtype=xp.float64)
     with _quiet():
@@ -197,7 +199,14 @@ def slq_density(W1, W2, activation, X, n_probes=8, n_steps=60, seed=0):
     if X is None:
         raise ValueError("slq_density needs a batch X (e.g. nearopt.sample_inputs(N, n_in)); the matrix-free "
                          "route works with batch Hessian-vector products")
-    op = HessianOperator(resolve(W1, W2, activation, X))  # features computed once, not at every Lanczos step
+    prob = resolve(W1, W2, activation, X)
+    n_probes = check_size(n_probes, "n_probes")
+    m = min(check_size(n_steps, "n_steps"), prob.P)
+    check_memory(features_bytes(prob.N, prob.n_hidden) + F64 * (m + 8.0) * prob.P * n_probes
+                 + min(prob.N, 65_536) * gn_bytes_per_row(prob.n_hidden, prob.n_in, n_probes),
+                 f"slq_density (P = {prob.P}, {n_probes} probes × {m} Lanczos steps, N = {prob.N})",
+                 reduce="n_steps, n_probes or N (rows of X)")
+    op = HessianOperator(prob)  # features computed once, not at every Lanczos step
     nodes, weights = slq(op, n_probes=n_probes, n_steps=n_steps, seed=seed)
     return SpectralDensity(nodes, weights, dim=op.shape[0])
 
