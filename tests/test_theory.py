@@ -379,6 +379,27 @@ def test_linear_law_matches_reference_convolution(n_in, n_hidden, w1, w2):
     np.testing.assert_allclose(law.cdf(xs), rc, atol=1e-8)
 
 
+@pytest.mark.parametrize("n_in, n_hidden, w2", [(100, 200, 1e-9), (300, 200, 1e-12), (10, 1000, 1e-300),
+                                                (3, 1, 1e-30)])
+def test_linear_law_with_a_narrow_chi_square(n_in, n_hidden, w2):
+    """sd(C) far below the MP width: no grid resolves the chi-square spike, so X = E[C] + M is used.
+    Reference: C lies within E[C] +- 40 sd(C) except for a negligible tail, hence
+    F_M(x - E[C] - 40 sd) <= F(x) <= F_M(x - E[C] + 40 sd) (+ the tail), with F_M the reference integral;
+    before this route the quadrature missed the spike and returned cdf errors up to 1."""
+    law = LinearSpectrumLaw(n_in, n_hidden, w2_var=w2)
+    q, s = n_in / n_hidden, n_hidden / n_in
+    a, b, atom, f = ref_mp(q, s)
+    mu, sd = n_hidden * w2, math.sqrt(2 * n_hidden) * w2
+
+    def ref_cdf(y):
+        return atom * (y >= 0) + (quad(f, a, min(max(y, a), b)) if y > a else 0.0)
+
+    for x in np.linspace(a, b, 9)[1:-1] + mu:
+        lo, hi = ref_cdf(x - mu - 40 * sd), ref_cdf(x - mu + 40 * sd)
+        assert lo - 1e-9 <= law.cdf(x) <= hi + 1e-9
+        assert law.pdf(x) == pytest.approx(f(x - mu), rel=1e-6)
+
+
 @pytest.mark.parametrize("n_in, n_hidden", [(100, 200), (300, 200)])
 def test_linear_law_cdf_is_integral_of_pdf(n_in, n_hidden):
     law = LinearSpectrumLaw(n_in, n_hidden)

@@ -7,8 +7,8 @@ import numbers
 
 import numpy as np
 
-from .._validation import check_array, check_int, check_nonneg, check_positive, check_real, describe, rng
-from ..backend import check_memory
+from .._validation import check_array, check_int, check_positive, check_real, describe, rng
+from ..backend import F64, check_memory
 
 # Positive parameters must be normal float64 numbers: a subnormal scale or df makes scipy's quantile
 # NaN and every density overflow.
@@ -17,12 +17,14 @@ _TINY = float(np.finfo(np.float64).tiny)
 MAX_COUNT = 2 ** 53
 # Bytes per sample of the samplers and per point of the elementwise methods (a generous multiple of 8:
 # the bisection keeps about ten float64 work arrays of the output's size).
-WORK_BYTES_PER_POINT = 16 * 8
+WORK_BYTES_PER_POINT = 16 * F64
 
 
-def positive_finite(name, value):
-    """A finite number > 0 that is a normal float64 (at least about 2.2e-308)."""
+def positive_finite(name, value, maximum=None):
+    """A finite number > 0 that is a normal float64 (at least about 2.2e-308), at most ``maximum``."""
     v = check_positive(value, name)
+    if maximum is not None and v > maximum:
+        check_real(value, name, low=0.0, low_open=True, high=maximum)
     if v < _TINY:
         raise ValueError(f"{name} must be a finite number ≥ {_TINY:.3g} (the smallest normal float64), "
                          f"got {describe(value)}")
@@ -31,10 +33,6 @@ def positive_finite(name, value):
 
 def finite(name, value):
     return check_real(value, name)
-
-
-def nonnegative_finite(name, value):
-    return check_nonneg(value, name)
 
 
 def positive_int(name, value, maximum=MAX_COUNT):
@@ -77,7 +75,7 @@ def sample_shape(size):
                 f"size must be {allowed}, got {describe(size)}")
         shape.append(int(s))
     n = math.prod(shape)
-    check_memory(float(n) * WORK_BYTES_PER_POINT, f"rvs(size={size!r})", "Draw fewer samples per call.")
+    check_memory(float(min(n, 2 ** 1000)) * WORK_BYTES_PER_POINT, f"rvs(size={size!r})", reduce="size (draw in several calls)")
     return tuple(shape) if isinstance(size, (tuple, list)) else shape[0]
 
 
@@ -85,8 +83,8 @@ def real_array(name, x, *, finite_only=False, nonempty=False):
     """``x`` as a float64 NumPy array of any shape (NaN and inf allowed unless ``finite_only``); complex or
     non-numeric input is refused; the work arrays of an elementwise method must fit the memory budget."""
     a = check_array(x, name, np, finite=False)
-    check_memory(float(a.size) * WORK_BYTES_PER_POINT, f"evaluating on {name} of size {a.size}",
-                 f"Pass {name} in smaller chunks.")
+    check_memory(float(a.size) * WORK_BYTES_PER_POINT, f"evaluating a law at {a.size} points of {name}",
+                 reduce=f"the size of {name} (evaluate it in chunks)")
     if nonempty and a.size == 0:
         raise ValueError(f"{name} must be a non-empty array of finite numbers, got size 0")
     if finite_only and not np.all(np.isfinite(a)):

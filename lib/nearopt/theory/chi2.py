@@ -6,7 +6,7 @@ import math
 import numpy as np
 from scipy import stats
 
-from ._common import derived_finite, out, positive_finite, real_array, rng_from, sample_shape
+from ._common import MAX_COUNT, derived_finite, out, positive_finite, real_array, rng_from, sample_shape
 
 __all__ = ["ScaledChi2"]
 
@@ -16,14 +16,15 @@ class ScaledChi2:
     ``df = Nh``, ``scale = sigma2^2``.  Wraps ``scipy.stats.chi2(df, scale=scale)``
     (:attr:`scipy_law`).
 
-    ``mean() = df * scale``, ``var() = 2 df scale^2``, support ``[0, inf)``; both moments must be
-    representable in float64 (otherwise ValueError).
+    ``mean() = df * scale``, ``var() = 2 df scale^2``, support ``[0, inf)``; ``df`` at most 2**53 and both
+    moments representable in float64 (otherwise ValueError).
     """
 
     def __init__(self, df, scale):
-        self.df = positive_finite("df", df)
+        self.df = positive_finite("df", df, maximum=MAX_COUNT)   # scipy's chi2 breaks down beyond ~1e300
         self.scale = positive_finite("scale", scale)
-        derived_finite("the variance 2 df scale^2", 2.0 * self.df * self.scale * self.scale, "df and scale")
+        derived_finite("scale^2", self.scale * self.scale, "df and scale")
+        derived_finite("the variance 2 df scale^2", 2.0 * self.df * self.scale ** 2, "df and scale")
         self._dist = stats.chi2(self.df, scale=self.scale)
 
     @property
@@ -50,18 +51,24 @@ class ScaledChi2:
     def pdf(self, x):
         """Density (0 at +-inf, NaN at NaN)."""
         x = real_array("x", x)
-        inf = np.isinf(x)
         with np.errstate(over="ignore"):
-            res = self._dist.pdf(np.where(inf, 0.0, x))
-        return out(np.where(inf, 0.0, res))
+            far = np.isinf(x / self.scale)          # x / scale beyond float64: the density is 0 there
+            res = self._dist.pdf(np.where(far, 0.0, x))
+        return out(np.where(far, 0.0, res))
 
     def cdf(self, x):
-        return out(self._dist.cdf(real_array("x", x)))
+        """``P(X <= x)`` (scipy's, kept in [0, 1]: for tiny ``df`` it can exceed 1 by a few ulps)."""
+        x = real_array("x", x)
+        with np.errstate(over="ignore"):
+            return out(np.clip(self._dist.cdf(x), 0.0, 1.0))
 
     cdf_left = cdf
 
     def ppf(self, p):
-        return out(self._dist.ppf(real_array("p", p)))
+        """Quantile (scipy's; NaN outside [0, 1], ``inf`` at 1)."""
+        p = real_array("p", p)
+        with np.errstate(over="ignore"):
+            return out(self._dist.ppf(p))
 
     def rvs(self, size=None, seed=None, *, random_state=None):
         """``scale * chisquare(df)`` draws.  ``seed``: None, an int or a numpy Generator; ``random_state``

@@ -7,7 +7,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from ._common import nonnegative_finite, out, real_array
+from .._validation import check_real
+from ._common import out, real_array
 
 __all__ = ["Law", "EmpiricalLaw", "ks_distance"]
 
@@ -131,7 +132,7 @@ def ks_distance(samples, law, atom_rtol=1e-9):
         raise ValueError(f"law must have a cdf method, got {law!r}")
     if isinstance(atom_rtol, (bool, np.bool_)):
         raise TypeError(f"atom_rtol must be a finite number >= 0, got {atom_rtol!r}")
-    atom_rtol = nonnegative_finite("atom_rtol", atom_rtol)
+    atom_rtol = check_real(atom_rtol, "atom_rtol", low=0.0, high=1.0)
     n = x.size
     if atom_rtol:
         x = _snap(x, law, atom_rtol)

@@ -9,6 +9,11 @@ from ._common import bisect, derived_finite, finite, out, positive_finite, real_
 
 __all__ = ["MarchenkoPastur", "ShiftedMarchenkoPastur"]
 
+# Below this ratio the closed-form CDF loses about eps/q to cancellation (1e-12 at q = 1e-4); a series in
+# sqrt(q) takes over there (the closed form is kept, unchanged, everywhere else).
+SERIES_RATIO = 1e-4
+SERIES_TERMS = 10
+
 
 class MarchenkoPastur:
     """Marchenko–Pastur law with ratio ``q``, scale ``s`` and location ``loc`` (Chapter 2, eq. ch2-mp-law).
@@ -97,7 +102,7 @@ class MarchenkoPastur:
             u = (x - self.loc) / self.scale
             inside = (u > self._alpha) & (u < self._beta)
             uu = np.where(inside, u, self._c)
-            val = np.sqrt((self._beta - uu) * (uu - self._alpha)) / (2.0 * np.pi * self.ratio * uu)
+            val = np.sqrt(np.maximum((self._beta - uu) * (uu - self._alpha), 0.0)) / (2.0 * np.pi * self.ratio * uu)
             res = np.where(inside, val / self.scale, 0.0)
         return out(np.where(np.isnan(x), np.nan, res))
 
@@ -105,6 +110,8 @@ class MarchenkoPastur:
         """Continuous-part CDF as a function of the angle ``phi`` in [0, pi] of
         ``x = loc + s(1 + q - 2 sqrt(q) cos(phi))``; ``half_sin``, ``half_cos`` = sin, cos of ``phi/2``
         when the caller already has them (the convolution quadrature of :class:`LinearSpectrumLaw`)."""
+        if self.ratio < SERIES_RATIO:
+            return np.clip(self._cdf_angle_series(np.asarray(phi, dtype=np.float64)), 0.0, 1.0)
         if half_sin is None:
             half_sin, half_cos = np.sin(0.5 * phi), np.cos(0.5 * phi)
         sh, ch = half_sin, half_cos
@@ -112,12 +119,28 @@ class MarchenkoPastur:
         g = (self._c * phi + 2.0 * self._r * sh * ch - 2.0 * self._abs1mq * at) / (2.0 * np.pi * self.ratio)
         return np.clip(g, 0.0, 1.0 - self.atom)
 
+    def _cdf_angle_series(self, phi):
+        """The same CDF for small ``q``, where the closed form loses ``eps/q`` to cancellation:
+        ``F = (2/pi) int_0^phi sin^2 / (1 + q - 2 sqrt(q) cos)``, expanded with the Poisson kernel
+        ``1/(1 + q - 2 rho cos) = (1 + 2 sum_k rho^k cos k) / (1 - q)``, ``rho = sqrt(q)`` (``rho^k`` below
+        1e-20 after ``SERIES_TERMS`` terms)."""
+        rho = self._sq
+        acc = 0.5 * phi - 0.25 * np.sin(2.0 * phi)
+        for k in range(1, SERIES_TERMS + 1):
+            m = k - 2
+            back = np.sin(phi) if m == -1 else (phi if m == 0 else np.sin(m * phi) / m)
+            acc = acc + rho ** k * (np.sin(k * phi) / k - 0.5 * np.sin((k + 2) * phi) / (k + 2) - 0.5 * back)
+        return 2.0 * acc / (np.pi * (1.0 - self.ratio))
+
     def continuous_cdf(self, x):
         """``P(X <= x)`` without the atom: the closed form, from 0 to ``1 - atom``."""
+        x = real_array("x", x)
         with np.errstate(over="ignore"):
-            u = (real_array("x", x) - self.loc) / self.scale
-        cosphi = np.clip((self._c - u) / self._r, -1.0, 1.0)
-        return out(self.continuous_cdf_angle(np.arccos(cosphi)))
+            u = (x - self.loc) / self.scale
+            cosphi = np.clip((self._c - u) / self._r, -1.0, 1.0)
+        g = self.continuous_cdf_angle(np.arccos(cosphi))
+        # exactly 1 - atom from the right edge on (the closed form can miss it by rounding for small q)
+        return out(np.where(x >= self.upper_edge, 1.0 - self.atom, g))
 
     def _with_atom(self, x, left):
         x = real_array("x", x)
