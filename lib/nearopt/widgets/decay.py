@@ -221,8 +221,10 @@ class DecayExplorer(Explorer):
 
     def draw(self, ax, data, p):
         draw_decay(ax, data, p)
-        ax.set_title(f"{p['activation']}, Ni = {p['n_in']}, Nh = {p['n_hidden']}, {mode_label(p)}, "
-                     f"η = {fmt(data['lr'])}", fontsize=9)
+
+    def caption(self, data, p):
+        return (f"{p['activation']}, Ni = {p['n_in']}, Nh = {p['n_hidden']}, {mode_label(p)}, σ0 = {fmt(p['sigma0'])}, "
+                f"η = {fmt(data['lr'])}")
 
     def summary(self, data, p):
         s = (f"λ_min⁺ = {fmt(data['lambda_min_pos'])}, λ_max = {fmt(data['lambda_max'])}, 2/λ_max = "

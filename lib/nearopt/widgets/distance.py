@@ -69,16 +69,18 @@ class DistanceExplorer(Explorer):
         ax.plot(k, ev0[::-1], "o", ms=3.5, color="C0", label="H(θ*) (Gauss–Newton)")
         ax.plot(k, full[::-1], "x", ms=4.5, color="C3", label="full H(θ0)")
         ax.set_yscale("symlog", linthresh=lin)
-        ax.set_yticks(symlog_ticks(lin, max(float(np.max(np.abs(full))), data["lambda_max"])))
+        ax.set_yticks(symlog_ticks(lin, max(float(np.max(np.abs(full))), data["lambda_max"]), n=2))
         ax.axhline(0, color="0.5", lw=0.8)
         ax.set_xlabel("index (descending)")
         ax.set_ylabel("eigenvalue (symlog)")
-        neg = data["n_negative"]
-        ax.set_title(f"{neg} negative eigenvalue{'s' if neg != 1 else ''}, min {fmt(data['min_eigenvalue'])}",
-                     fontsize=9)
         ax.legend(fontsize=7, loc="upper right")
         draw_decay(bx, data, p)
-        bx.set_title(f"σ0 = {fmt(data['sigma0'])}, {p['activation']}, {mode_label(p)}", fontsize=9)
+
+    def caption(self, data, p):
+        neg = data["n_negative"]
+        return (f"{p['activation']}, Ni = {p['n_in']}, Nh = {p['n_hidden']}, {mode_label(p)}, σ0 = {fmt(data['sigma0'])}. "
+                f"Left: eigenvalues at θ0 ({neg} negative, min {fmt(data['min_eigenvalue'])}); right: the loss "
+                "from θ0")
 
     def summary(self, data, p):
         s = (f"σ0 = {fmt(data['sigma0'])}: full Hessian at θ0 has {data['n_negative']} negative eigenvalues "

@@ -91,6 +91,7 @@ class Explorer:
         css = f"{int(round(self.figsize[0] * CSS_DPI))}px"
         self.image = w.Image(format="png", layout=w.Layout(width=css, max_width="100%", height="auto"))
         self.summary_box = w.HTML()
+        self.caption_box = w.HTML()
         self.message_box = w.HTML()
         self.status = w.Label(value="")
         self.progress = w.IntProgress(min=0, max=1, value=0, bar_style="info",
@@ -98,7 +99,8 @@ class Explorer:
         ctl = list(self.controls.values())
         rows = [w.HBox(ctl[i:i + 2]) for i in range(0, len(ctl), 2)]
         self.widget = w.VBox([w.HTML(f"<b>{html.escape(self.title)}</b>"), *rows,
-                              w.HBox([self.status, self.progress]), self.message_box, self.image, self.summary_box])
+                              w.HBox([self.status, self.progress]), self.message_box, self.caption_box, self.image,
+                              self.summary_box])
         for c in ctl:
             c.observe(self._on_change, names="value")
         self.update()
@@ -119,6 +121,10 @@ class Explorer:
         raise NotImplementedError
 
     def summary(self, data: dict, values: dict) -> str:
+        return ""
+
+    def caption(self, data: dict, values: dict) -> str:
+        """What the figure shows for these values, one line above it (in HTML: cheaper than figure text)."""
         return ""
 
     def static_values(self, values: dict) -> list:
@@ -299,11 +305,14 @@ class Explorer:
             data = self.get(values, progress=self._progress_cb)
             png = self.figure(data, values, self.dpi_live)
             text = self.summary(data, values)
+            caption = self.caption(data, values)
             self.data, self.error = data, None
             self.message = " ".join(data.get("notes", ()))
             self.image.value = png
             self.image.layout.display = None
             self._summary_text = text
+            self.caption_box.value = (f"<div style='font-size:90%;text-align:center;max-width:{self.image.layout.width}'>"
+                                      f"{html.escape(caption)}</div>" if caption else "")
             self.summary_box.value = f"<span style='font-family:monospace;font-size:90%'>{html.escape(text)}</span>"
         except Exception as exc:  # shown in the widget, never raised
             self.error, self.data = exc, {}
@@ -311,6 +320,7 @@ class Explorer:
             self.image.layout.display = "none"
             self._summary_text = ""
             self.summary_box.value = ""
+            self.caption_box.value = ""
         finally:
             self.status.value = ""
             self.progress.layout.visibility = "hidden"

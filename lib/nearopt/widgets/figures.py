@@ -28,7 +28,7 @@ def new_figure(ncols: int = 1, size=(6.4, 3.4)):
     from matplotlib.figure import Figure
     fig = Figure(figsize=size)
     axes = fig.subplots(1, ncols, squeeze=False)[0]
-    fig.subplots_adjust(left=0.12 if ncols == 1 else 0.09, right=0.98, bottom=0.14, top=0.9, wspace=0.28)
+    fig.subplots_adjust(left=0.12 if ncols == 1 else 0.09, right=0.98, bottom=0.14, top=0.97, wspace=0.28)
     return fig, (axes[0] if ncols == 1 else list(axes))
 
 
@@ -97,17 +97,17 @@ def _power_label(x, pos=None) -> str:
 
 
 def finish_axes(ax) -> None:
-    """No minor ticks, at most about five major ones; plain-Unicode labels on logarithmic axes (every tick
+    """No minor ticks, at most about four or five major ones; plain-Unicode labels on logarithmic axes (every tick
     label is text to lay out and rasterise)."""
     from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, MaxNLocator, NullLocator
     for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
         if scale in ("log", "symlog"):
             if scale == "log":
-                axis.set_major_locator(LogLocator(numticks=5))
+                axis.set_major_locator(LogLocator(numticks=4))
             axis.set_major_formatter(FuncFormatter(_power_label))
             axis.set_minor_locator(NullLocator())
         elif scale == "linear" and not isinstance(axis.get_major_locator(), (MaxNLocator, FixedLocator)):
-            axis.set_major_locator(MaxNLocator(nbins=5))
+            axis.set_major_locator(MaxNLocator(nbins=4))
 
 
 def png_bytes(fig, dpi: float = 90, optimize: bool = False) -> bytes:

@@ -102,10 +102,12 @@ class InputExplorer(Explorer):
             ax.set_xscale("log")
         ax.set_xlabel("nonzero eigenvalue λ")
         ax.set_ylabel("density of log₁₀ λ" if log else "density (area 1)")
-        R = p["realisations"]
-        ax.set_title(f"linear network, Ni = {p['n_in']}, Nh = {p['n_hidden']}, {R} realisation"
-                     f"{'s' if R > 1 else ''}", fontsize=10)
         ax.legend(fontsize=7, loc="upper right")
+
+    def caption(self, data, p):
+        R = p["realisations"]
+        return (f"linear network, Ni = {p['n_in']}, Nh = {p['n_hidden']}, batch N = {p['n_samples']}, "
+                f"{R} realisation{'s' if R > 1 else ''}")
 
     def summary(self, data, p):
         if data["ks_law"] is None:

@@ -89,9 +89,10 @@ class NTKExplorer(Explorer):
         ax.axvline(min(data["P"], data["N"]) + 0.5, color="0.3", ls="--", lw=0.8)
         ax.set_xlabel("index k (descending)")
         ax.set_ylabel("eigenvalue λ (k-th largest)")
-        ax.set_title(f"{p['activation']}, Ni = {p['n_in']}, Nh = {p['n_hidden']}: P = {data['P']}, "
-                     f"N = {data['N']}", fontsize=10)
         ax.legend(fontsize=7, loc="lower left")
+
+    def caption(self, data, p):
+        return f"{p['activation']}, Ni = {p['n_in']}, Nh = {p['n_hidden']}: P = {data['P']}, N = {data['N']}"
 
     def summary(self, data, p):
         return (f"N = {data['N']}, P = {data['P']}: rank(H) = {data['rank_hessian']}, rank(Θ) = {data['rank_ntk']}; "

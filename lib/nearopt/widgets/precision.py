@@ -93,24 +93,26 @@ class PrecisionExplorer(Explorer):
         ax.axhline(data["tol64"], color="C0", ls="--", lw=1, label="tol float64")
         ax.axhline(data["tol32"], color="C3", ls="--", lw=1, label="tol float32")
         if data["effective"] is not None:
-            ax.axvline(data["effective"] + 0.5, color="C2", lw=1, label=f"effective parameters {data['effective']}")
+            ax.axvline(data["effective"] + 0.5, color="C2", lw=1, label="effective parameters")
         ax.set_xlabel("index (descending)")
         ax.set_ylabel("|λ|")
-        ax.set_title(f"{p['activation']}, Ni = {p['n_in']}, Nh = {p['n_hidden']}, {mode_label(p)}", fontsize=9)
-        ax.legend(fontsize=6.5, loc="lower left")
+        ax.legend(fontsize=6.5, loc="lower left")  # also the key of the right panel (same markers)
         sw = data["sweep"]
         h = np.array(sw["n_hidden"])
         if any(e is not None for e in sw["effective"]):
             bx.plot(h, [np.nan if e is None else e for e in sw["effective"]], "-", color="C2", lw=2.2, alpha=0.6,
-                    label="effective parameters")
-        bx.plot(h, sw["rank64"], "o", color="C0", ms=5, mfc="none", label="rank float64")
-        bx.plot(h, sw["rank32"], "x", color="C3", ms=6, label="rank float32")
-        bx.plot(h, sw["rank32_naive"], "+", color="C4", ms=6, label="float32, ε64 tolerance")
+                    label="_effective")
+        bx.plot(h, sw["rank64"], "o", color="C0", ms=5, mfc="none", label="_float64")
+        bx.plot(h, sw["rank32"], "x", color="C3", ms=6, label="_float32")
+        bx.plot(h, sw["rank32_naive"], "+", color="C4", ms=6, label="float32 with float64's tolerance")
         bx.axvline(p["n_hidden"], color="0.6", lw=0.8)
         bx.set_xlabel("hidden units Nh")
         bx.set_ylabel("numerical rank")
-        bx.set_title("rank decisions vs Nh", fontsize=9)
         bx.legend(fontsize=6.5, loc="upper left")
+
+    def caption(self, data, p):
+        return (f"{p['activation']}, Ni = {p['n_in']}, Nh = {p['n_hidden']}, {mode_label(p)}. Left: |λ| in both "
+                "precisions; right: the rank decisions for Nh = 1 … Nh")
 
     def summary(self, data, p):
         s = (f"P = {data['P']}: rank float64 {data['rank64']}, float32 {data['rank32']} (with float64's tolerance "

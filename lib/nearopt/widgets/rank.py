@@ -83,9 +83,11 @@ class RankExplorer(Explorer):
         ax.set_ylim(0, top * 1.35 + 1)
         ax.set_xlabel("hidden units Nh")
         ax.set_ylabel("rank / number of parameters")
-        label = dict((v, k) for k, v in DEGREES)[p["activation"]]
-        ax.set_title(f"{label}, Ni = {p['n_in']}, population Hessian", fontsize=10)
         ax.legend(fontsize=7, loc="upper left")
+
+    def caption(self, data, p):
+        label = dict((v, k) for k, v in DEGREES)[p["activation"]]
+        return f"{label}, Ni = {p['n_in']}, population Hessian"
 
     def summary(self, data, p):
         r, e = data["rank"], data["effective"]

@@ -133,8 +133,10 @@ class SpectrumExplorer(Explorer):
             ax.set_xscale("log")
         ax.set_xlabel("eigenvalue λ")
         ax.set_ylabel("density of log₁₀ λ" if log else "density (area 1)")
-        ax.set_title(f"{p['activation']}, Ni = {p['n_in']}, Nh = {p['n_hidden']}, {mode_label(p)}", fontsize=10)
         ax.legend(fontsize=7, loc="upper right")
+
+    def caption(self, data, p):
+        return f"{p['activation']}, Ni = {p['n_in']}, Nh = {p['n_hidden']}, {mode_label(p)}"
 
     def summary(self, data, p):
         ranks = data["ranks"]

@@ -70,7 +70,8 @@ def static_frames(explorer, values=None) -> tuple[list, int]:
             png = explorer.figure(data, p, explorer.dpi_static, optimize=True)
             src = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
             notes = " ".join(data.get("notes", ()))
-            text = explorer.summary(data, p) + (f"  [{notes}]" if notes else "")
+            caption = explorer.caption(data, p)
+            text = (caption + "\n" if caption else "") + explorer.summary(data, p) + (f"  [{notes}]" if notes else "")
         except Exception as exc:
             src, text = "", describe_error(exc)
         frames.append({"label": label, "src": src, "text": text})
