@@ -1,9 +1,9 @@
-"""Benchmark cases: the routes timed against each other, rebuilt deterministically from (case, params).
+"""The computations the benchmark times: one factory per route, ``make(params) -> run``.
 
-Every route is a factory ``make(params) -> run`` where ``run()`` is a zero-argument callable returning the
-route's result (eigenvalues, or a matrix for the Hessian-assembly case).  Inputs are built inside the
-factory, outside the timed call, from fixed seeds, so a child process (``run.py --child``) rebuilds exactly
-the same inputs.  Torch is imported only by the torch routes.
+``run()`` is a zero-argument callable returning the route's result (eigenvalues, or a matrix for the
+Hessian-assembly case).  Inputs are built inside the factory, outside the timed call, from fixed seeds, so a
+child process (``run.py --serve``) rebuilds exactly the same inputs.  Torch is imported only by the torch
+routes.  Which route belongs to which case, with its cost and memory estimates, is in ``cases.py``.
 """
 from __future__ import annotations
 
@@ -13,9 +13,6 @@ import numpy as np
 
 import nearopt
 
-N_BATCH = 8192          # case 1 batch size
-N_MC = 100_000          # case 3 Monte-Carlo samples
-N_SLQ = 2000            # case 4 batch size
 MC_CHUNK = 20_000       # rows of X per Monte-Carlo chunk (bounds the Jacobian to MC_CHUNK × P)
 AUTODIFF_BYTES_PER = 10 * 8  # measured: peak ≈ 10 float64 (P, N, Nh) tangent tensors in torch.func.hessian
 
@@ -170,7 +167,8 @@ def make_mc_hessian(p):
     return run
 
 
-# ----------------------------------------------------------------------------- case 4: SLQ
+# ----------------------------------------------------------------------------- case 4: SLQ (its exact
+# reference is make_spectrum_batch)
 def make_slq(p):
     W1, W2 = teacher(p["ni"], p["nh"])
     X = inputs(p["n"], p["ni"])
@@ -179,28 +177,3 @@ def make_slq(p):
         d = nearopt.slq_density(W1, W2, "erf", X, n_probes=p["probes"], n_steps=p["steps"], seed=3)
         return np.stack([d.nodes, d.weights])
     return run
-
-
-def make_exact_small(p):
-    W1, W2 = teacher(p["ni"], p["nh"])
-    X = inputs(p["n"], p["ni"])
-    return lambda: np.asarray(nearopt.spectrum(W1, W2, "erf", X))
-
-
-FACTORIES = {
-    "nearopt.spectrum": make_spectrum_batch,
-    "floor: JᵀJ + eigvalsh": make_floor,
-    "torch.func.hessian + eigvalsh": make_torch_autodiff,
-    "torch vmap(jacrev) JᵀJ + eigvalsh": make_torch_jtj,
-    "nearopt.spectrum (linear closed form)": make_linear_closed,
-    "nearopt.spectrum(method='dense')": make_linear_dense,
-    "nearopt.hessian (population, exact)": make_pop_hessian,
-    "eigvalsh of the population Hessian": make_pop_eig,
-    "Monte-Carlo batch Hessian": make_mc_hessian,
-    "nearopt.slq_density": make_slq,
-    "exact spectrum (nearopt.spectrum)": make_exact_small,
-}
-
-
-def build(route, params):
-    return FACTORIES[route](params)
