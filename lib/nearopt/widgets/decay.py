@@ -25,10 +25,14 @@ __all__ = ["DecayExplorer", "decay_explorer", "decay_data", "descent_run", "late
 
 #: the population loss is computed to about this absolute accuracy (rounding); plots stop a decade below
 POPULATION_FLOOR = 1e-13
+#: a batch loss cannot fall below about ½ ε² mean(y²) (the residuals are rounded relative to the outputs y)
+EPS = float(np.finfo(np.float64).eps)
 #: the late-time regime: the slowest mode carries at least this fraction of the quadratic model's loss
-LATE_SHARE = 0.9
+LATE_SHARE = 0.95
 #: fewest steps of a window over which a rate is fitted
-MIN_WINDOW = 20
+MIN_WINDOW = 50
+#: the fit window ends where the real loss comes within this factor of its rounding floor
+FLOOR_MARGIN = 100
 #: largest steps × per-step work (population: (Nh Ni)²; batch: N P) for an interactive update (≈ 30 s)
 MAX_WORK = 1e9
 MAX_STEPS = 5000
@@ -107,6 +111,11 @@ def descent_run(values: dict, progress=None) -> dict:
     if progress:
         progress(2, 2)
     info = nearopt.numerical_rank(lam)
+    if X is None:
+        floor = POPULATION_FLOOR
+    else:
+        y = np.asarray(nearopt.to_numpy(nearopt.forward(W1, W2, act, X)))
+        floor = max(0.5 * EPS ** 2 * float(np.mean(y ** 2)), 1e-300)
     notes = []
     if frac >= 1:
         notes.append(f"η = {fmt(frac)} × 2/λ_max is beyond the stability limit 2/λ_max = {fmt(limit)}: gradient "
@@ -116,7 +125,7 @@ def descent_run(values: dict, progress=None) -> dict:
     return {"W": (W1, W2, X), "P": P, "losses": np.asarray(losses), "prediction": np.asarray(pred),
             "eigenvalues": lam, "coefficients": c, "lr": lr, "limit": limit,
             "rate": nearopt.late_time_rate(lam, lr=lr), "lambda_min_pos": info.lambda_min_pos,
-            "lambda_max": info.lambda_max, "rank": info.rank, "floor": POPULATION_FLOOR if n is None else None,
+            "lambda_max": info.lambda_max, "rank": info.rank, "floor": floor,
             "notes": notes}
 
 
@@ -126,8 +135,9 @@ def decay_data(*, activation="quadratic", n_in=4, n_hidden=6, mode="batch", n_sa
 
     Returns ``losses`` (n = 0 … steps), ``prediction`` (the quadratic model, same δθ0), ``eigenvalues`` and
     ``coefficients`` (of δθ0 on the eigenvectors), ``lr``, ``limit`` (2/λ_max), ``rate``
-    (:func:`nearopt.late_time_rate`), ``window`` = (start, stop): the steps where the slowest mode carries at
-    least :data:`LATE_SHARE` of the model's loss (and the loss is above 10× the rounding floor), or None;
+    (:func:`nearopt.late_time_rate`), ``floor`` (the loss's rounding floor: :data:`POPULATION_FLOOR`, or
+    ½ ε² mean(y²) for a batch), ``window`` = (start, stop): the steps where the slowest mode carries at
+    least :data:`LATE_SHARE` of the model's loss and the real loss is above ``FLOOR_MARGIN`` × floor, or None;
     ``measured_rate`` (:func:`nearopt.fit_rate` of the real losses over the window, or None),
     ``slowest_share`` (at the last step), ``steps_needed`` (first step of the late regime, None if beyond
     10⁹), ``slowest_mode`` (the slowest mode's loss alone) and ``notes`` (including why no rate is measured).
@@ -144,19 +154,19 @@ def decay_data(*, activation="quadratic", n_in=4, n_hidden=6, mode="batch", n_sa
     d["window"], d["measured_rate"] = None, None
     if lr_fraction >= 1:
         return d
-    floor = 10 * d["floor"] if d["floor"] else 0.0
-    ok = np.isfinite(L) & (L > floor)
+    ok = np.isfinite(L) & (L > FLOOR_MARGIN * d["floor"])
     stop = int(np.flatnonzero(ok)[-1]) + 1 if ok.any() else 0
     if start is None or start > L.size - MIN_WINDOW:
         need = "more than 10⁹" if start is None else f"about {start + MIN_WINDOW}"
         d["notes"].append(
             f"The run is too short to show the late-time rate: at step {L.size - 1} the slowest mode carries "
-            f"{d['slowest_share']:.0%} of the quadratic model's loss (the late regime needs ≥ {LATE_SHARE:.0%}; "
+            f"{math.floor(d['slowest_share'] * 1000) / 10:g}% of the quadratic model's loss (the late regime needs ≥ {LATE_SHARE:.0%}; "
             f"{need} steps). Increase the steps or the step size η.")
     elif stop - start < MIN_WINDOW:
         d["notes"].append(
-            f"The loss reaches the rounding floor ({fmt(d['floor'])}) before the slowest mode dominates (step "
-            f"{start}): the late-time rate cannot be measured here. Use a batch loss or a larger σ0.")
+            f"The loss reaches its rounding floor (about {fmt(d['floor'])}) before the slowest mode dominates (step "
+            f"{start}): the late-time rate cannot be measured here. Use "
+            + ("a batch loss or " if mode != "batch" else "") + "a larger σ0.")
     else:
         d["window"] = (int(start), stop)
         d["measured_rate"] = nearopt.fit_rate(L, start=start, stop=stop)
@@ -185,7 +195,7 @@ def draw_decay(ax, d, p, floor_label=True):
     hi = float(vals.max()) if vals.size else 1.0
     if floor:
         lo = max(lo, floor / 10)
-        if floor_label:
+        if floor_label and lo < FLOOR_MARGIN * floor:  # only when the run gets near it
             ax.axhspan(floor / 10, floor, color="0.85", zorder=0, label="rounding floor")
     hi = min(hi, 1e6 * max(float(L[0]) if np.isfinite(L[0]) else 1.0, 1e-300))
     ax.set_ylim(lo / 3, hi * 3)
