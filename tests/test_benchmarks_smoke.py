@@ -16,6 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "benchmarks" / "run.py"
 GPU = ROOT / "scripts" / "gpu_check.py"
 
+pytestmark = pytest.mark.slow   # runs the quick suite and the GPU dry runs in subprocesses (about a minute)
+
 
 def _env():
     env = dict(os.environ)
@@ -83,6 +85,30 @@ def test_equality_checks_ran_and_passed(quick_run):
     extra = {c["id"]: c["extra"] for c in res["cases"]}
     assert extra["population_hessian"] and extra["population_hessian"][0]["mc_max_abs_err_rel_max_entry"] < 0.5
     assert extra["slq_density"] and extra["slq_density"][0]["wasserstein"] >= 0
+
+
+def test_table_is_consistent():
+    """The benchmark table: unique route ids and labels per case, the project route present and of kind
+    'project', every factory and cost model callable, the child-process lookup finds every route."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import cases
+        for quick in (True, False):
+            table = cases.plan(quick)
+            assert [c.id for c in table] == ["batch_spectrum", "linear_population", "population_hessian",
+                                             "slq_density"]
+            for c in table:
+                ids, labels = [r.id for r in c.routes], [r.label for r in c.routes]
+                assert len(set(ids)) == len(ids) and len(set(labels)) == len(labels), c.id
+                assert c.route(c.project).kind == "project"
+                for r in c.routes:
+                    assert r.kind in ("project", "peer", "floor", "info")
+                    assert callable(r.factory) and callable(r.cost) and r.cost.model
+                    assert cases.find_route(c.id, r.id).label == r.label
+                    for p in c.sizes:
+                        assert r.cost(p) > 0 and r.memory(p) >= 0
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
 
 
 def test_gpu_check_without_gpu_exits_cleanly():

@@ -19,6 +19,8 @@ from scipy import stats
 import nearopt
 from nearopt.theory import EmpiricalLaw, LinearSpectrumLaw, MarchenkoPastur, ScaledChi2, ks_distance
 
+pytestmark = pytest.mark.timeout(120)      # a hang fails instead of stalling the suite
+
 REFUSED = (ValueError, TypeError, nearopt.MemoryBudgetError)
 FAST = settings(derandomize=True, max_examples=60, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow])
