@@ -28,7 +28,7 @@ POPULATION_FLOOR = 1e-13
 #: a batch loss cannot fall below about ½ ε² mean(y²) (the residuals are rounded relative to the outputs y)
 EPS = float(np.finfo(np.float64).eps)
 #: the late-time regime: the slowest mode carries at least this fraction of the quadratic model's loss
-LATE_SHARE = 0.95
+LATE_SHARE = 0.9
 #: fewest steps of a window over which a rate is fitted
 MIN_WINDOW = 50
 #: the fit window ends where the real loss comes within this factor of its rounding floor
