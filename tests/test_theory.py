@@ -650,6 +650,33 @@ def test_rvs_limits_and_memory_budget():
         nearopt.set_memory_budget(None)
 
 
+@pytest.mark.parametrize("call, n", [
+    (lambda law, x: law.cdf(x), 4000), (lambda law, x: law.pdf(x), 4000), (lambda law, x: law.ppf(x), 20),
+])
+def test_evaluation_stays_within_the_budget(call, n):
+    """Budget sweep: at a 4 MiB budget every evaluation either refuses (MemoryBudgetError) or peaks below the
+    budget (tracemalloc), including the quadrature's chunk of the ensemble law."""
+    import tracemalloc
+    import nearopt
+    budget = 4 * 2 ** 20
+    laws = [MarchenkoPastur(2.0, 0.7), ScaledChi2(3, 0.5), LinearSpectrumLaw(30, 10), LinearSpectrumLaw(3, 1),
+            LinearSpectrumLaw(100, 200, n_nodes=100_000)]
+    for law in laws:
+        for size in (1, n, 40 * n):
+            x = np.linspace(0.0, 1.0, size)
+            nearopt.set_memory_budget(budget)
+            tracemalloc.start()
+            try:
+                call(law, x)
+            except nearopt.MemoryBudgetError:
+                continue
+            finally:
+                peak = tracemalloc.get_traced_memory()[1]
+                tracemalloc.stop()
+                nearopt.set_memory_budget(None)
+            assert peak <= budget, (law, size, peak)
+
+
 def test_error_message_format():
     with pytest.raises(ValueError, match=r"^ratio must be a finite number > 0, got -1$"):
         MarchenkoPastur(-1)

@@ -12,7 +12,7 @@ from ..backend import F64, check_memory
 
 # Positive parameters must be normal float64 numbers: a subnormal scale or df makes scipy's quantile
 # NaN and every density overflow.
-_TINY = float(np.finfo(np.float64).tiny)
+TINY = float(np.finfo(np.float64).tiny)
 # Sizes above 2**53 are not exactly representable as float64 (the laws divide them).
 MAX_COUNT = 2 ** 53
 # Bytes per sample of the samplers and per point of the elementwise methods (a generous multiple of 8:
@@ -25,8 +25,8 @@ def positive_finite(name, value, maximum=None):
     v = check_positive(value, name)
     if maximum is not None and v > maximum:
         check_real(value, name, low=0.0, low_open=True, high=maximum)
-    if v < _TINY:
-        raise ValueError(f"{name} must be a finite number ≥ {_TINY:.3g} (the smallest normal float64), "
+    if v < TINY:
+        raise ValueError(f"{name} must be a finite number ≥ {TINY:.3g} (the smallest normal float64), "
                          f"got {describe(value)}")
     return v
 
@@ -79,11 +79,12 @@ def sample_shape(size):
     return tuple(shape) if isinstance(size, (tuple, list)) else shape[0]
 
 
-def real_array(name, x, *, finite_only=False, nonempty=False):
+def real_array(name, x, *, finite_only=False, nonempty=False, fixed_bytes=0.0):
     """``x`` as a float64 NumPy array of any shape (NaN and inf allowed unless ``finite_only``); complex or
-    non-numeric input is refused; the work arrays of an elementwise method must fit the memory budget."""
+    non-numeric input is refused; the work arrays of an elementwise method (``fixed_bytes`` plus
+    ``WORK_BYTES_PER_POINT`` per point) must fit the memory budget."""
     a = check_array(x, name, np, finite=False)
-    check_memory(float(a.size) * WORK_BYTES_PER_POINT, f"evaluating a law at {a.size} points of {name}",
+    check_memory(fixed_bytes + float(a.size) * WORK_BYTES_PER_POINT, f"evaluating a law at {a.size} points of {name}",
                  reduce=f"the size of {name} (evaluate it in chunks)")
     if nonempty and a.size == 0:
         raise ValueError(f"{name} must be a non-empty array of finite numbers, got size 0")

@@ -7,9 +7,9 @@ import math
 import numpy as np
 from scipy import special
 
-from ..backend import F64, check_memory
-from ._common import (_TINY, MAX_COUNT, bisect, derived_finite, gauss_legendre, out, positive_finite, positive_int,
-                      real_array, rng_from, sample_shape)
+from ..backend import F64, check_memory, chunk_length
+from ._common import (MAX_COUNT, TINY, WORK_BYTES_PER_POINT, bisect, derived_finite, gauss_legendre, out,
+                      positive_finite, positive_int, real_array, rng_from, sample_shape)
 from .chi2 import ScaledChi2
 from .marchenko_pastur import ShiftedMarchenkoPastur, MarchenkoPastur
 
@@ -18,6 +18,7 @@ __all__ = ["LinearSpectrumLaw"]
 MAX_NODES = 10 ** 6         # largest n_nodes a caller may ask for (each evaluation is O(n_nodes) per point)
 _FMAX = float(np.finfo(np.float64).max)
 NARROW = 1e-6              # sd(C) / half MP width below which X = E[C] + M (error O(NARROW^2) in the cdf)
+CHUNK_BYTES = 14 * F64     # float64 work arrays per (point, node) pair of one chunk of the quadrature
 NODE_BYTES = 24 * F64        # float64 work arrays per quadrature node (nodes, weights, one chunk row)
 
 
@@ -75,7 +76,7 @@ class LinearSpectrumLaw:
         self._a, self._b = a, b
         h = self._h = 0.5 * (b - a)
         sd = math.sqrt(self.chi2.var())
-        if not h >= _TINY:
+        if not h >= TINY:
             raise ValueError(f"w1_var must be a finite number > 0 large enough for the Marchenko-Pastur width "
                              f"to be a normal float64, got {self.w1_var!r} (width {b - a!r})")
         # A chi-square far narrower than the MP width (sd(C) / h below NARROW) is a spike the quadrature
@@ -87,7 +88,7 @@ class LinearSpectrumLaw:
         # chi-square peak to ~1e-13.  The fixed grid over the whole support is
         # used when f_C is negligible within two spacings of its kink at y = 0
         # (large df); otherwise the range is cut at m = x.
-        n_auto = int(min(self._MAX_NODES, max(200, math.ceil(min(9.0 * h / max(sd, _TINY), MAX_COUNT)))))
+        n_auto = int(min(self._MAX_NODES, max(200, math.ceil(min(9.0 * h / max(sd, TINY), MAX_COUNT)))))
         if n_nodes is None:
             n_nodes = n_auto
         else:
@@ -164,7 +165,9 @@ class LinearSpectrumLaw:
         if self._narrow:
             return np.asarray(self._shifted.continuous_cdf(x) if want_cdf else self._shifted.pdf(x))
         res = np.empty_like(x)
-        step = max(1, self._CHUNK // self.n_nodes)
+        step = chunk_length(x.size, self.n_nodes * CHUNK_BYTES, f"the quadrature of LinearSpectrumLaw (n_nodes="
+                            f"{self.n_nodes})", reduce="n_nodes", fixed_bytes=x.size * WORK_BYTES_PER_POINT,
+                            max_items=max(1, self._CHUNK // self.n_nodes))
         if self._fixed:
             wgt = self._wcdf if want_cdf else self._wpdf
             for i in range(0, x.size, step):
@@ -198,7 +201,8 @@ class LinearSpectrumLaw:
         return res
 
     def _eval(self, x, want_cdf):
-        x = real_array("x", x)
+        # the quadrature works in chunks of rows; at least one row (n_nodes pairs) must fit the budget
+        x = real_array("x", x, fixed_bytes=0.0 if self._narrow else float(self.n_nodes) * CHUNK_BYTES)
         flat = x.ravel()
         bad = ~np.isfinite(flat)
         with np.errstate(over="ignore", under="ignore"):
