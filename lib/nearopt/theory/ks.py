@@ -21,8 +21,8 @@ class Law(Protocol):
     :mod:`nearopt.theory` have all three; a frozen ``scipy.stats`` law has only ``cdf`` and ``support``):
 
     * ``cdf_left(x)``: the left limit ``P(X < x)``; without it the law is taken as continuous;
-    * ``atoms()``: the point masses as ``((location, mass), ...)``; samples within a relative tolerance
-      of an atom are placed on it;
+    * ``atoms()``: the point masses as ``((location, mass), ...)`` (any sequence of pairs, e.g. a (k, 2)
+      array); samples within a relative tolerance of an atom are placed on it;
     * ``support()``: ``(lo, hi)``; its finite width sets the scale of that tolerance.
     """
 
@@ -52,8 +52,9 @@ class EmpiricalLaw:
         return out(np.where(np.isnan(x), np.nan, res))
 
     def atoms(self):
+        """The distinct values and their frequencies as a (k, 2) array of (location, mass) rows."""
         u, counts = np.unique(self.samples, return_counts=True)
-        return tuple(zip(u.tolist(), (counts / self.samples.size).tolist()))
+        return np.column_stack([u, counts / self.samples.size])
 
     def support(self):
         return (float(self.samples[0]), float(self.samples[-1]))
@@ -71,7 +72,7 @@ def _atom_locations(law):
     if not callable(get):
         return np.empty(0)
     try:
-        pairs = np.asarray(list(get()), dtype=np.float64)
+        pairs = np.asarray(get(), dtype=np.float64)
     except (TypeError, ValueError):
         raise ValueError(f"law.atoms() must return (location, mass) pairs of real numbers, law {law!r}") from None
     if pairs.size == 0:
@@ -127,7 +128,7 @@ def ks_distance(samples, law, atom_rtol=1e-9):
     continuous).  Between samples ``F_n`` is flat and ``F`` monotone, so these
     endpoint comparisons give the exact supremum.
     """
-    x = real_array("samples", samples, finite_only=True, nonempty=True).ravel()
+    x = np.sort(real_array("samples", samples, finite_only=True, nonempty=True).ravel())   # sorted: fast lookups
     if not callable(getattr(law, "cdf", None)):
         raise ValueError(f"law must have a cdf method, got {law!r}")
     if isinstance(atom_rtol, (bool, np.bool_)):
