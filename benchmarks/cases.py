@@ -117,8 +117,8 @@ def check_batch_spectrum(case, p, P, outs):
         return [], []
     ref = outs["spectrum"]
     lam = float(np.max(np.abs(ref)))
-    return [_eq(case, P, f"eigenvalues {case.label(rid)} vs {case.label('spectrum')}", _rel_err(np.sort(res), ref, lam))
-            for rid, res in outs.items() if rid != "spectrum"], []
+    return [_eq(case, P, f"eigenvalues {case.label(rid)} vs {case.label('spectrum')}",
+                _rel_err(np.sort(res), ref, lam)) for rid, res in outs.items() if rid != "spectrum"], []
 
 
 def check_linear_population(case, p, P, outs):
@@ -139,7 +139,8 @@ def check_population_hessian(case, p, P, outs):
     if H is None or mc is None:
         return [], []
     lam_err = _rel_err(np.linalg.eigvalsh(mc), ev, float(np.max(np.abs(ev)))) if ev is not None else None
-    return [], [{"P": P, "n_mc": p["n_mc"], "mc_max_abs_err_rel_max_entry": _rel_err(mc, H, float(np.max(np.abs(H)))),
+    entry_err = _rel_err(mc, H, float(np.max(np.abs(H))))
+    return [], [{"P": P, "n_mc": p["n_mc"], "mc_max_abs_err_rel_max_entry": entry_err,
                  "mc_eigenvalue_err_rel_lambda_max": lam_err}]
 
 
@@ -241,8 +242,7 @@ def plan(quick):
               dict(ni=99, nh=1000, n=2000, probes=8, steps=60)]
     R = Route
     return [
-        Case("batch_spectrum", "1. Batch-Hessian spectrum at the optimum (erf, N = %s)" % ("256" if quick else "8192"),
-             s1, (
+        Case("batch_spectrum", f"1. Batch-Hessian spectrum at the optimum (erf, N = {256 if quick else 8192})", s1, (
                  R("spectrum", "nearopt.spectrum", "project", routes.make_spectrum_batch, cost_model("NP2+P3"),
                    mem_jtj),
                  R("floor", "floor: JᵀJ + eigvalsh", "floor", routes.make_floor, cost_model("NP2+P3"), mem_jtj),

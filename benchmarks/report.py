@@ -74,7 +74,8 @@ def write_markdown(res, path):
     if chk:
         bad = [k for k in chk if not k["passed"]]
         L += ["", f"**Equality checks**: {len(chk) - len(bad)}/{len(chk)} passed "
-              f"(max relative error {max(k['rel_err'] for k in chk):.1e}, tolerance {res['settings']['eq_tol_rel_lambda_max']:g} of λ_max)."]
+              f"(max relative error {max(k['rel_err'] for k in chk):.1e}, tolerance "
+              f"{res['settings']['eq_tol_rel_lambda_max']:g} of λ_max)."]
         for k in bad:
             L.append(f"- FAILED: case {k['case']}, P = {k['P']}: {k['what']}: {k['rel_err']:.2e}")
     L += _book_markdown(res.get("book", {}))

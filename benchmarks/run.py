@@ -48,15 +48,17 @@ def _prepare(case, route, p, P, prev, args, have_torch, mem_limit):
     rec["params"] = pp
     est = route.memory(p)
     if est > mem_limit:
-        rec["skipped"] = f"does not fit: needs ≈ {est / 2**30:.1f} GiB > memory limit {mem_limit / 2**30:.1f} GiB"
+        rec["skipped"] = (f"does not fit: needs ≈ {est / 2**30:.1f} GiB > memory limit "
+                          f"{mem_limit / 2**30:.1f} GiB")
         return rec, None
     if route.id in prev and route.predict:
         p0, t0 = prev[route.id]
         pred = t0 * route.cost(p) / route.cost(p0)
         rec["predicted_s"] = pred
         if pred > args.route_limit:
-            rec["skipped"] = (f"predicted {pred:.0f} s (from {t0:.2f} s at P = {p0['nh'] * (p0['ni'] + 1)}, cost ∝ "
-                              f"{route.cost.model}) > route limit {args.route_limit:.0f} s")
+            P0 = p0["nh"] * (p0["ni"] + 1)
+            rec["skipped"] = (f"predicted {pred:.0f} s (from {t0:.2f} s at P = {P0}, cost ∝ {route.cost.model}) "
+                              f"> route limit {args.route_limit:.0f} s")
             return rec, None
     return rec, pp
 

@@ -75,7 +75,8 @@ def sample_shape(size):
                 f"size must be {allowed}, got {describe(size)}")
         shape.append(int(s))
     n = math.prod(shape)
-    check_memory(float(min(n, 2 ** 1000)) * WORK_BYTES_PER_POINT, f"rvs(size={size!r})", reduce="size (draw in several calls)")
+    check_memory(float(min(n, 2 ** 1000)) * WORK_BYTES_PER_POINT, f"rvs(size={size!r})",
+                 reduce="size (draw in several calls)")
     return tuple(shape) if isinstance(size, (tuple, list)) else shape[0]
 
 
@@ -84,7 +85,8 @@ def real_array(name, x, *, finite_only=False, nonempty=False, fixed_bytes=0.0):
     non-numeric input is refused; the work arrays of an elementwise method (``fixed_bytes`` plus
     ``WORK_BYTES_PER_POINT`` per point) must fit the memory budget."""
     a = check_array(x, name, np, finite=False)
-    check_memory(fixed_bytes + float(a.size) * WORK_BYTES_PER_POINT, f"evaluating a law at {a.size} points of {name}",
+    check_memory(fixed_bytes + float(a.size) * WORK_BYTES_PER_POINT,
+                 f"evaluating a law at {a.size} points of {name}",
                  reduce=f"the size of {name} (evaluate it in chunks)")
     if nonempty and a.size == 0:
         raise ValueError(f"{name} must be a non-empty array of finite numbers, got size 0")

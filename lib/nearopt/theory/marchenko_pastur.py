@@ -102,7 +102,8 @@ class MarchenkoPastur:
             u = (x - self.loc) / self.scale
             inside = (u > self._alpha) & (u < self._beta)
             uu = np.where(inside, u, self._c)
-            val = np.sqrt(np.maximum((self._beta - uu) * (uu - self._alpha), 0.0)) / (2.0 * np.pi * self.ratio * uu)
+            prod = np.maximum((self._beta - uu) * (uu - self._alpha), 0.0)
+            val = np.sqrt(prod) / (2.0 * np.pi * self.ratio * uu)
             res = np.where(inside, val / self.scale, 0.0)
         return out(np.where(np.isnan(x), np.nan, res))
 
