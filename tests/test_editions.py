@@ -259,3 +259,13 @@ def test_student_edition_offers_no_launch_or_repository_links():
         assert "mybinder.org/v2" not in html, f"{chapter.docname}: Binder launch link"
         assert "repository-button" not in html and "github.com/nearopt-book" not in html, (
             f"{chapter.docname}: repository link")
+
+
+def test_student_edition_links_resolve_and_stay_local():
+    """Removing solutions leaves no dangling link, and the student site is as offline as the full one."""
+    import test_links
+
+    student = site(STUDENT, "student edition")
+    test_links.test_internal_links_resolve(student)
+    test_links.test_no_external_assets(student)
+    test_links.test_no_thebe_button(student)

@@ -1,14 +1,17 @@
 """environment.yml (Binder) must list every third-party package the library and chapters import.
 
-Imports are read with `ast` from lib/nearopt/**/*.py and from the code cells of
-chapters/*.md (benchmarks/ is deliberately not scanned). Standard-library modules
-(`sys.stdlib_module_names`) and `nearopt` itself are ignored. Pins must agree with
-requirements.txt.
+Imports are read with `ast` from lib/nearopt/**/*.py, from the chapters' helper modules
+(chapters/*.py, e.g. booktools), from the code cells of chapters/*.md and from the dashboard
+(app/*.ipynb) (benchmarks/ is deliberately not scanned). Standard-library modules
+(`sys.stdlib_module_names`), `nearopt` itself and the local modules in chapters/ are ignored.
+Pins must agree with requirements.txt. The packages that open the chapters live on Binder
+(JupyterLab, Notebook, jupytext, jupyterlab-myst, Voilà) must be listed too.
 """
 
 from __future__ import annotations
 
 import ast
+import json
 import re
 import sys
 from pathlib import Path
@@ -32,7 +35,11 @@ IMPORT_TO_DIST = {
     "jupyter_client": "jupyter-client",
     "google": "protobuf",
 }
-FIRST_PARTY = {"nearopt"}
+# nearopt, and the chapters' local helper modules (chapters/booktools.py: `from booktools import ...`
+# works because cells run with the chapter's folder as the working directory)
+FIRST_PARTY = {"nearopt"} | {p.stem for p in (ROOT / "chapters").glob("*.py")}
+# Not imported by any cell, but needed on Binder to open and run the chapters and the dashboard.
+LIVE_READING = {"jupyterlab", "notebook", "jupytext", "jupyterlab-myst", "voila", "ipykernel"}
 # Optional accelerator backends: imported lazily, only when present (e.g. nearopt's
 # CuPy backend, NEAROPT_BACKEND=cupy). Not installable on Binder's CPU machines, so
 # they are deliberately not in environment.yml.
@@ -77,9 +84,15 @@ def third_party_imports() -> dict[str, set[str]]:
     sources: list[tuple[str, str]] = []
     for path in sorted((ROOT / "lib" / "nearopt").rglob("*.py")):
         sources.append((str(path.relative_to(ROOT)), path.read_text(encoding="utf-8")))
+    for path in sorted((ROOT / "chapters").glob("*.py")):
+        sources.append((str(path.relative_to(ROOT)), path.read_text(encoding="utf-8")))
     for path in sorted((ROOT / "chapters").glob("*.md")):
         for i, cell in enumerate(code_cells(path.read_text(encoding="utf-8"))):
             sources.append((f"{path.relative_to(ROOT)} cell {i}", cell))
+    for path in sorted((ROOT / "app").glob("*.ipynb")):
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        for i, cell in enumerate(c for c in cells if c["cell_type"] == "code"):
+            sources.append((f"{path.relative_to(ROOT)} cell {i}", "".join(cell["source"])))
     needed: dict[str, set[str]] = {}
     for origin, text in sources:
         for module in imports_in(text, origin):
@@ -143,3 +156,24 @@ def test_environment_installs_the_library():
     via_pip = re.search(r"^\s*-\s*(-e\s+)?\.\s*$", env_text, flags=re.M)
     via_post = post_build.is_file() and re.search(r"pip install .*(-e )?\.", post_build.read_text())
     assert via_pip or via_post, "environment.yml/postBuild do not install the library"
+
+
+def test_scanner_sees_the_chapter_helpers():
+    """booktools (chapters/) is local, and what it imports (threadpoolctl) must be listed."""
+    needed = third_party_imports()
+    assert "booktools" not in needed
+    if (ROOT / "chapters" / "booktools.py").is_file():
+        assert any("booktools.py" in f for files in needed.values() for f in files)
+
+
+def test_environment_has_the_live_reading_packages():
+    missing = LIVE_READING - set(environment_pins())
+    assert not missing, f"environment.yml lacks what Binder needs to open the chapters: {sorted(missing)}"
+
+
+def test_post_build_installs_the_jupyter_settings():
+    """On Binder the .md chapters must open as notebooks: postBuild installs the settings override."""
+    post_build = (ROOT / "postBuild").read_text(encoding="utf-8")
+    assert "jupyter/labconfig/default_setting_overrides.json" in post_build
+    assert re.search(r"etc/jupyter/labconfig/default_setting_overrides\.json", post_build)
+    assert (ROOT / "jupyter" / "labconfig" / "default_setting_overrides.json").is_file()

@@ -149,3 +149,30 @@ def test_every_built_page_is_in_the_toc(site_dir):
     assert not stray, f"pages built but not in _toc.yml: {stray}"
     missing = sorted(listed - built)
     assert not missing, f"pages in _toc.yml but not built: {missing}"
+
+
+@pytest.mark.parametrize("docname", notebook_chapters())
+def test_binder_button_opens_the_chapter_in_jupyterlab(site_dir, docname):
+    """The rocket menu → Binder opens this chapter's .md in JupyterLab (where it opens as a notebook)."""
+    html = (site_dir / f"{docname}.html").read_text(encoding="utf-8")
+    links = re.findall(r'href="(https://mybinder\.org/v2/[^"]*)"', html)
+    assert links, f"{docname}: no Binder launch link"
+    expected = re.compile(r"[?&]urlpath=lab/tree/(\./)?" + re.escape(f"{docname}.md") + r"(&|$)")
+    assert any(expected.search(unquote(link)) for link in links), f"{docname}: Binder links {links}"
+
+
+def test_no_thebe_button(site_dir):
+    """Thebe (CDN-loaded, untestable offline, no ipywidgets 8 support) is switched off: no button."""
+    offenders = [str(p.relative_to(site_dir)) for p in html_pages(site_dir)
+                 if "btn-launch-thebe" in p.read_text(encoding="utf-8", errors="replace")]
+    assert not offenders, f"pages with a Thebe button: {offenders}"
+
+
+def test_readme_binder_badges():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    badges = re.findall(r"\]\((https://mybinder\.org/v2/gh/[^)]*)\)", readme)
+    assert any(re.search(r"urlpath=lab/tree/chapters/[\w]+\.md$", b) for b in badges), badges
+    assert any(b.endswith("urlpath=voila/render/app/dashboard.ipynb") for b in badges), badges
+    for badge in badges:
+        target = re.search(r"urlpath=(?:lab/tree|voila/render)/(.+)$", badge)
+        assert target and (ROOT / target[1]).is_file(), f"badge points to a missing file: {badge}"
