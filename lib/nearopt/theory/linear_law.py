@@ -17,7 +17,7 @@ __all__ = ["LinearSpectrumLaw"]
 
 MAX_NODES = 10 ** 6         # largest n_nodes a caller may ask for (each evaluation is O(n_nodes) per point)
 _FMAX = float(np.finfo(np.float64).max)
-NARROW = 1e-6              # sd(C) / half MP width below which X = E[C] + M (error O(NARROW^2) in the cdf)
+NARROW = 1e-6              # sd(C) / half MP width below which X = E[C] + M is used
 CHUNK_BYTES = 14 * F64     # float64 work arrays per (point, node) pair of one chunk of the quadrature
 NODE_BYTES = 24 * F64        # float64 work arrays per quadrature node (nodes, weights, one chunk row)
 
@@ -46,11 +46,11 @@ class LinearSpectrumLaw:
     count (at least 200, at most 20000) grows like ``(b-a) / sd(C)`` so the
     chi-square peak is resolved (about 1e-12 accuracy); ``n_nodes`` (at most 10**6, within the memory
     budget) overrides it.  A chi-square narrower than ``1e-6`` times the MP half-width is a spike no such
-    grid resolves; there ``X = E[C] + M`` is used (cdf error of order ``(sd(C)/h)^2`` near the edges of
-    the MP part, 1e-12 or less), with the exact ``atom F_C`` term.
+    grid resolves; there ``X = E[C] + M`` is used, with the exact ``atom F_C`` term (cdf difference from the
+    quadrature just above the switch: about 5e-8 for ``df = 1``, 1e-10 or less for ``df >= 5``).
     """
 
-    _MAX_NODES = 20000
+    _AUTO_MAX_NODES = 20000   # most nodes the automatic choice uses
     _CHUNK = 65536      # nodes x points evaluated at once
     _KINK_TOL = 1e-16   # fixed-grid path if F_C(2 * max node spacing) is below this
 
@@ -80,7 +80,7 @@ class LinearSpectrumLaw:
             raise ValueError(f"w1_var must be a finite number > 0 large enough for the Marchenko-Pastur width "
                              f"to be a normal float64, got {self.w1_var!r} (width {b - a!r})")
         # A chi-square far narrower than the MP width (sd(C) / h below NARROW) is a spike the quadrature
-        # cannot resolve with at most _MAX_NODES nodes; there X = E[C] + M up to O((sd/h)^2) in the cdf.
+        # cannot resolve with the automatic node count; there X = E[C] + M (see the class docstring).
         self._narrow = sd / h < NARROW
         self._shifted = MarchenkoPastur(self.mp.ratio, self.mp.scale, loc=self.chi2.mean())
         # Node spacing in m is at most ~ pi^2 h / (2 n) on the fixed grid (and
@@ -88,7 +88,7 @@ class LinearSpectrumLaw:
         # chi-square peak to ~1e-13.  The fixed grid over the whole support is
         # used when f_C is negligible within two spacings of its kink at y = 0
         # (large df); otherwise the range is cut at m = x.
-        n_auto = int(min(self._MAX_NODES, max(200, math.ceil(min(9.0 * h / max(sd, TINY), MAX_COUNT)))))
+        n_auto = int(min(self._AUTO_MAX_NODES, max(200, math.ceil(min(9.0 * h / max(sd, TINY), MAX_COUNT)))))
         if n_nodes is None:
             n_nodes = n_auto
         else:
