@@ -16,7 +16,7 @@ from localserver import serve_directory
 pytest.importorskip("ipywidgets")
 pytest.importorskip("matplotlib")
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 # small settings: the page is about the HTML/JS, not the numbers

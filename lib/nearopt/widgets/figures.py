@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import math
 
+import matplotlib
 import numpy as np
 
 __all__ = ["FigureCanvas", "new_figure", "finish_axes", "clear_axes", "png_bytes", "fmt", "histogram",
@@ -20,6 +21,8 @@ __all__ = ["FigureCanvas", "new_figure", "finish_axes", "clear_axes", "png_bytes
 CSS_DPI = 80
 #: device pixels per CSS pixel of the live PNG (2: sharp on a high-DPI screen, never scaled up)
 PIXEL_RATIO = 2
+#: while an explorer's figure is rasterised: unhinted text (10–15 % faster; at 2× pixels no visible loss)
+_RC = {"text.hinting": "none"}
 
 
 def new_figure(ncols: int = 1, size=(6.4, 3.4)):
@@ -73,7 +76,8 @@ class FigureCanvas:
             for ax in axes:
                 finish_axes(ax)
             self.n_drawn += 1
-            return png_bytes(self.fig, dpi=dpi, optimize=optimize)
+            with matplotlib.rc_context(_RC):
+                return png_bytes(self.fig, dpi=dpi, optimize=optimize)
         except Exception:
             self.fig, self.axes = new_figure(self.ncols, self.size)  # never reuse a half-drawn figure
             raise
