@@ -36,7 +36,8 @@ FENCE_OPEN = re.compile(r"^(?P<fence>`{3,}|:{3,})\s*\{(?P<name>[\w-]+)\}\s*(?P<a
 @dataclass
 class Solution:
     target: str
-    code_cells: list[list[str]] = field(default_factory=list)  # lines of each code cell
+    code_cells: list[list[str]] = field(default_factory=list)  # lines of each rendered code cell
+    hidden_input: list[int] = field(default_factory=list)  # indices of cells rendered without their code
     prose: list[str] = field(default_factory=list)
 
 
@@ -90,14 +91,22 @@ def parse_chapter(docname: str) -> Chapter:
                 i += 2 if gated else 1  # gated end: its own closing fence
                 continue
             if name == "code-cell":
-                j = i + 1
-                if j < len(lines) and lines[j].strip() == "---":  # cell metadata
-                    j = lines.index("---", j + 1) + 1
+                j, options = i + 1, []
+                if j < len(lines) and lines[j].strip() == "---":  # cell metadata (YAML)
+                    end_meta = lines.index("---", j + 1)
+                    options, j = lines[j + 1:end_meta], end_meta + 1
+                while j < len(lines) and lines[j].startswith(":"):  # short options (:tags: [...])
+                    options.append(lines[j])
+                    j += 1
                 cell = []
                 while not lines[j].startswith("```"):
                     cell.append(lines[j])
                     j += 1
-                current.code_cells.append(cell)
+                tags = " ".join(options)
+                if "remove-cell" not in tags:  # never rendered, in either edition
+                    current.code_cells.append(cell)
+                    if "remove-input" in tags or "remove-cell" in tags:
+                        current.hidden_input.append(len(current.code_cells) - 1)
                 i = j + 1
                 continue
             current.prose.append(line)
@@ -166,7 +175,9 @@ def test_full_edition_folds_each_solution_with_its_output(chapter):
         assert len(cells) == len(sol.code_cells), (
             f"{chapter.docname}: solution to {sol.target} holds {len(cells)} code cells, source has "
             f"{len(sol.code_cells)} (the others are outside the fold)")
-        for cell, source in zip(cells, sol.code_cells):
+        for k, (cell, source) in enumerate(zip(cells, sol.code_cells)):
+            if k in sol.hidden_input:
+                continue
             first = next(ln for ln in source if ln.strip())
             assert first.strip() in cell.get_text(), f"{chapter.docname}: {first!r} not in its solution"
     # and no code cell of any solution appears outside a solution
