@@ -38,6 +38,9 @@ STUDENT_BUILT := $(STUDENT_HTML)/.built
 # The widgets compute their static HTML view (frames for the kernel-free site) only when this is
 # set, so it is exported to book builds and deliberately not to `make lab`/`make app`/tests.
 book student: export NEAROPT_STATIC_PREVIEW := 1
+# Which edition _ext/student_edition.py builds (a BOOK_EDITION left in the shell must not leak in).
+book: export BOOK_EDITION := full
+student: export BOOK_EDITION := student
 
 # Jupyter settings shipped with the book: `.md` chapters open as notebooks (Jupytext Notebook) by
 # default, by URL and by double-click, in JupyterLab and Notebook 7 (postBuild does the same on Binder).
@@ -107,7 +110,7 @@ $(BUILT): $(BOOK_SOURCES) $(ENV_STAMP) $(VENDOR_STAMP)
 # repository buttons (which lead to the full sources) are dropped.
 student: env vendor
 	rm -rf _build/student
-	BOOK_EDITION=student $(JB_BUILD) --path-output _build/student
+	$(JB_BUILD) --path-output _build/student
 	mv _build/student/_build/html $(STUDENT_HTML)
 	rm -rf _build/student/_build
 	touch $(STUDENT_BUILT)
