@@ -598,6 +598,8 @@ def test_ks_distance_with_atom_hand_built():
         (lambda: MarchenkoPastur(1.0).rvs(-3), "size"),
         (lambda: MarchenkoPastur(1.0).cdf([1.0 + 1.0j]), "x"),
         (lambda: ScaledChi2(3, 1.0).ppf(1.0j), "p"),
+        (lambda: MarchenkoPastur(2.0).continuous_cdf_angle([1.0j]), "phi"),
+        (lambda: MarchenkoPastur(2.0).continuous_cdf_angle(np.ones(3), np.ones(2), np.ones(2)), "half_sin"),
     ],
 )
 def test_bad_values_raise_value_error(make, name):

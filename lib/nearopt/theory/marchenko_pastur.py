@@ -111,8 +111,13 @@ class MarchenkoPastur:
         """Continuous-part CDF as a function of the angle ``phi`` in [0, pi] of
         ``x = loc + s(1 + q - 2 sqrt(q) cos(phi))``; ``half_sin``, ``half_cos`` = sin, cos of ``phi/2``
         when the caller already has them (the convolution quadrature of :class:`LinearSpectrumLaw`)."""
+        if not (isinstance(phi, np.ndarray) and phi.dtype == np.float64):
+            phi = real_array("phi", phi)
+        if half_sin is not None and (np.shape(half_sin) != np.shape(phi) or np.shape(half_cos) != np.shape(phi)):
+            raise ValueError(f"half_sin and half_cos must have the shape of phi {np.shape(phi)}, "
+                             f"got {np.shape(half_sin)} and {np.shape(half_cos)}")
         if self.ratio < SERIES_RATIO:
-            return np.clip(self._cdf_angle_series(np.asarray(phi, dtype=np.float64)), 0.0, 1.0)
+            return np.clip(self._cdf_angle_series(phi), 0.0, 1.0)
         if half_sin is None:
             half_sin, half_cos = np.sin(0.5 * phi), np.cos(0.5 * phi)
         sh, ch = half_sin, half_cos
