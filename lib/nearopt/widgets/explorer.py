@@ -81,13 +81,13 @@ class Explorer:
         #: the exception behind the current message (None when the last update succeeded)
         self.error: BaseException | None = None
         self.n_computations = 0
-        # the parts of the widget: image (PNG at its natural size), message_box (error or notes),
-        # summary_box (one line of numbers), status and progress (while computing)
         self._cache: OrderedDict = OrderedDict()
         self._png_cache: OrderedDict = OrderedDict()
         self._canvas = FigureCanvas(self.ncols, self.figsize)
         self._hold = False
         self._summary_text = ""
+        # the parts of the widget: image (PNG at its natural size), caption_box (what it shows), message_box
+        # (error or notes), summary_box (one line of numbers), status and progress (while computing)
         css = f"{int(round(self.figsize[0] * CSS_DPI))}px"
         self.image = w.Image(format="png", layout=w.Layout(width=css, max_width="100%", height="auto"))
         self.summary_box = w.HTML()
@@ -95,7 +95,7 @@ class Explorer:
         self.message_box = w.HTML()
         self.status = w.Label(value="")
         self.progress = w.IntProgress(min=0, max=1, value=0, bar_style="info",
-                                       layout=w.Layout(width="160px", visibility="hidden"))
+                                      layout=w.Layout(width="160px", visibility="hidden"))
         ctl = list(self.controls.values())
         rows = [w.HBox(ctl[i:i + 2]) for i in range(0, len(ctl), 2)]
         self.widget = w.VBox([w.HTML(f"<b>{html.escape(self.title)}</b>"), *rows,
