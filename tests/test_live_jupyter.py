@@ -185,16 +185,47 @@ def _open_run_all(browser, url: str, where: str, shot: str) -> None:
         context.close()
 
 
+IS_NOTEBOOK = ("(name) => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
+               " return !!(w && w.context && w.context.path.endsWith(name)"
+               " && w.node.classList.contains('jp-NotebookPanel')); }")
+
+
 def test_jupyterlab_opens_and_runs_chapter(browser, book_copy, tmp_path):
     with jupyter_server("lab", book_copy, tmp_path / "state", user_settings=LAB_SETTINGS) as (url, token):
         _open_run_all(browser, f"{url}lab/tree/chapters/01_small_eigenvalues.md?token={token}",
                       "JupyterLab, chapter 1", "live_jupyterlab.png")
+        # and by double-click in the file browser
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        try:
+            page = context.new_page()
+            page.goto(f"{url}lab/tree/chapters?token={token}", wait_until="domcontentloaded", timeout=60_000)
+            item = page.locator(".jp-DirListing-item", has_text="00_introduction.md")
+            item.wait_for(timeout=60_000)
+            item.dblclick()
+            page.wait_for_function(IS_NOTEBOOK, arg="00_introduction.md", timeout=60_000)
+            assert page.locator(".jp-FileEditor").count() == 0, "double-click opened a text editor"
+        finally:
+            context.close()
 
 
 def test_notebook7_opens_and_runs_chapter(browser, book_copy, tmp_path):
     with jupyter_server("notebook", book_copy, tmp_path / "state", user_settings=NOTEBOOK_SETTINGS) as (url, token):
         _open_run_all(browser, f"{url}notebooks/chapters/00_introduction.md?token={token}",
                       "Notebook 7, introduction", "live_notebook7.png")
+        # and by (double-)clicking it in Notebook 7's file browser, which opens a new browser tab
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        try:
+            page = context.new_page()
+            page.goto(f"{url}tree/chapters?token={token}", wait_until="domcontentloaded", timeout=60_000)
+            item = page.locator(".jp-DirListing-item", has_text="01_small_eigenvalues.md")
+            item.wait_for(timeout=60_000)
+            with context.expect_page(timeout=60_000) as opened:
+                item.dblclick()
+            tab = opened.value
+            tab.wait_for_function(IS_NOTEBOOK, arg="01_small_eigenvalues.md", timeout=60_000)
+            assert tab.locator(".jp-FileEditor").count() == 0, "double-click opened a text editor"
+        finally:
+            context.close()
 
 
 def test_dashboard_under_voila(browser, tmp_path):
