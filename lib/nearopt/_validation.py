@@ -27,7 +27,7 @@ __all__ = [
     "check_int", "check_size", "check_real", "check_nonneg", "check_positive", "check_probability",
     "check_choice", "check_bool", "check_array", "check_vector", "check_eigenvalues", "check_weights",
     "check_inputs", "check_teacher", "rng", "Problem", "resolve", "describe", "check_finite_result",
-    "safe_weight_range", "FLOAT64_SAFE", "all_finite",
+    "safe_weight_range", "FLOAT64_SAFE", "all_finite", "host",
 ]
 
 
@@ -214,11 +214,18 @@ def check_vector(v, name: str, length: int, xp, allow_block=True):
     return v, vec
 
 
+def host(x, name: str):
+    """``x`` brought to the host as NumPy (any backend's array, a sequence or a number), or a TypeError naming it."""
+    from .backend import to_numpy
+    try:
+        return to_numpy(x)
+    except TypeError:
+        _fail(name, "an array or a sequence of real numbers", x, TypeError)
+
+
 def check_eigenvalues(eigenvalues, name: str = "eigenvalues"):
     """A non-empty finite 1-D NumPy float64 array (any backend's array is brought to the host)."""
-    from .backend import to_numpy
-    ev = check_array(to_numpy(eigenvalues) if not isinstance(eigenvalues, (list, tuple)) else eigenvalues,
-                     name, np)
+    ev = check_array(host(eigenvalues, name), name, np)
     ev = np.reshape(ev, (-1,))
     if ev.size == 0:
         _fail(name, "a non-empty array", eigenvalues)

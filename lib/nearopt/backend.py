@@ -52,6 +52,8 @@ def default_namespace():
 def backend_name(xp=None) -> str:
     """'numpy', 'cupy' or the namespace's module name."""
     xp = default_namespace() if xp is None else xp
+    if not hasattr(xp, "asarray"):
+        raise TypeError(f"xp must be an array namespace (a module such as numpy) or None, got {type(xp).__name__}")
     if array_api_compat.is_numpy_namespace(xp):
         return "numpy"
     if array_api_compat.is_cupy_namespace(xp):
@@ -75,13 +77,21 @@ def asarray(x, xp):
 
 
 def to_numpy(x):
-    """Convert an array of any supported backend to a NumPy array (scalars pass through)."""
-    if x is None or isinstance(x, (int, float, np.ndarray, np.generic)):
+    """Convert an array of any supported backend to a NumPy array (scalars and None pass through)."""
+    if x is None or isinstance(x, (bool, int, float, np.ndarray)) or (isinstance(x, np.generic)
+                                                                     and np.dtype(type(x)).kind in "biufc"):
         return x
     if array_api_compat.is_cupy_array(x):
         return x.get()
     if array_api_compat.is_numpy_array(x):
         return np.asarray(x)
+    if isinstance(x, (list, tuple)):
+        out = np.asarray(x)
+        if out.dtype.kind not in "biufc":
+            raise TypeError(f"x must be an array or a sequence of numbers, got a sequence of {out.dtype}")
+        return out
+    if not array_api_compat.is_array_api_obj(x):
+        raise TypeError(f"x must be an array (NumPy, CuPy or array-API), a number or None, got {type(x).__name__}")
     try:
         return np.from_dlpack(x)
     except Exception:

@@ -15,8 +15,8 @@ import warnings
 
 import numpy as np
 
-from ._validation import (check_array, check_bool, check_eigenvalues, check_int, check_nonneg, check_positive,
-                          check_real, check_size, check_weights, resolve, rng)
+from ._validation import (check_array, check_bool, check_eigenvalues, check_finite_result, check_int, check_nonneg, check_positive,
+                          check_real, check_size, check_weights, host, resolve, rng)
 from .backend import F64, asarray, check_memory, memory_budget, to_numpy
 from .gauss_newton import check_dense
 from .hessian import hessian_of
@@ -32,10 +32,10 @@ __all__ = ["perturb", "descend", "flow", "quadratic_loss", "expected_loss", "lat
 STABILITY_CHECK_MAX_P = 3000
 #: most gradient-descent steps one call of :func:`descend` or :func:`predict_descent` runs
 MAX_STEPS = 10_000_000
-#: :func:`flow` refuses t_final · λ_max above this (an explicit integrator needs about that many steps / 3)
-MAX_FLOW_STIFFNESS = 1e6
+#: :func:`flow` refuses t_final · λ_max above this (DOP853 needs about 2 t·λ_max gradient evaluations)
+MAX_FLOW_STIFFNESS = 1e5
 #: :func:`flow` stops with an error after this many gradient evaluations
-MAX_FLOW_EVALUATIONS = 2_000_000
+MAX_FLOW_EVALUATIONS = 400_000
 
 
 def _perturbation(prob, sigma0, seed):
@@ -61,7 +61,7 @@ def perturb(W1, W2, sigma0, seed=0):
 def stability_limit(eigenvalues) -> float:
     """2 / λ_max: gradient descent on the quadratic model diverges for η above it."""
     lam = float(np.max(check_eigenvalues(eigenvalues)))
-    return math.inf if lam <= 0 else 2.0 / lam
+    return math.inf if lam <= 0 or lam < 2.0 / np.finfo(np.float64).max else 2.0 / lam
 
 
 def _check_steps(steps):
@@ -116,15 +116,18 @@ def descend(W1, W2, activation, X=None, sigma0=1e-3, lr=0.1, steps=1000, seed=0,
     return losses
 
 
-def _top_eigenvalue(prob):
-    """λ_max of the Hessian at the optimum: dense up to STABILITY_CHECK_MAX_P, else a few Lanczos steps."""
-    if prob.P <= STABILITY_CHECK_MAX_P:
-        check_dense(prob.P, prob.N or 0, "The Hessian for flow's stiffness check")
-        return float(np.max(to_numpy(prob.xp.linalg.eigvalsh(hessian_of(prob)))))
-    if prob.X is None:
-        return None
-    from .operator import HessianOperator, slq
-    nodes, _ = slq(HessianOperator(prob), n_probes=1, n_steps=30, seed=0)
+def _top_eigenvalue(prob, W1s, W2s):
+    """λ_max of the Gauss–Newton matrix at the starting point (W1s, W2s): dense up to STABILITY_CHECK_MAX_P,
+    else a few Lanczos steps on the batch operator (None for a large population problem)."""
+    start = prob.with_weights(W1s, W2s)
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        if prob.P <= STABILITY_CHECK_MAX_P:
+            check_dense(prob.P, prob.N or 0, "The Hessian for flow's stiffness check")
+            return float(np.max(to_numpy(prob.xp.linalg.eigvalsh(hessian_of(start)))))
+        if prob.X is None:
+            return None
+        from .operator import HessianOperator, slq
+        nodes, _ = slq(HessianOperator(start), n_probes=1, n_steps=30, seed=0)
     return float(nodes.max()) * 1.1  # Lanczos approaches λ_max from below
 
 
@@ -147,13 +150,14 @@ def flow(W1, W2, activation, times, X=None, sigma0=1e-3, seed=0, rtol=1e-10, ato
     rtol = check_real(rtol, "rtol", low=1e-15, high=1.0, high_open=True, allowed="a number in [1e-15, 1)")
     atol = check_real(atol, "atol", low=0.0, low_open=True, allowed="a finite number > 0")
     rng(seed)
-    lam = _top_eigenvalue(prob)
-    if lam is not None and times[-1] * lam > MAX_FLOW_STIFFNESS:
-        raise ValueError(f"times must end before t = {MAX_FLOW_STIFFNESS:.0e} / λ_max = "
-                         f"{MAX_FLOW_STIFFNESS / lam:.4g} (t_final · λ_max ≤ {MAX_FLOW_STIFFNESS:.0e}: an explicit "
-                         f"integrator needs about that many steps), got t_final = {times[-1]:.4g}")
     nh, ni = prob.n_hidden, prob.n_in
     W1s, W2s, _ = _perturbation(prob, sigma0, seed)
+    lam = _top_eigenvalue(prob, W1s, W2s)
+    if lam is not None and times[-1] * lam > MAX_FLOW_STIFFNESS:
+        raise ValueError(f"times must end before t = {MAX_FLOW_STIFFNESS:.0e} / λ_max = "
+                         f"{MAX_FLOW_STIFFNESS / lam:.4g} (t_final · λ_max ≤ {MAX_FLOW_STIFFNESS:.0e}, λ_max of the "
+                         f"Hessian at the start: an explicit integrator needs about 2 t·λ_max gradient evaluations), "
+                         f"got t_final = {times[-1]:.4g}")
     T1, T2 = prob.W1, prob.W2
     calls = [0]
 
@@ -167,14 +171,21 @@ def flow(W1, W2, activation, times, X=None, sigma0=1e-3, seed=0, rtol=1e-10, ato
             return -np.asarray(to_numpy(loss_and_grad(prob, a, b, T1, T2)[1]), dtype=np.float64)
 
     theta0 = np.asarray(to_numpy(xp.concat([xp.reshape(W1s, (-1,)), W2s])))
-    sol = solve_ivp(rhs, (0.0, float(times[-1])), theta0, method="DOP853", t_eval=times, rtol=rtol, atol=atol)
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        g0 = rhs(0.0, theta0)
+    calls[0] = 0
+    check_finite_result(g0, "flow's initial gradient", prob.act, prob.W1, prob.W2, prob.X)
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        sol = solve_ivp(rhs, (0.0, float(times[-1])), theta0, method="DOP853", t_eval=times, rtol=rtol, atol=atol)
     if not sol.success:
-        raise RuntimeError(f"gradient flow integration failed: {sol.message}")
+        raise ValueError(f"flow could not integrate to t = {times[-1]:.4g} at these weights ({sol.message}); "
+                         "reduce the final time, sigma0 or the weights' magnitude")
     out = np.empty(times.size)
-    for i in range(times.size):
-        a, b = split_theta(asarray(sol.y[:, i], xp), ni, nh)
-        out[i] = float(loss_and_grad(prob, a, b, T1, T2, with_grad=False)[0])
-    return out
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        for i in range(times.size):
+            a, b = split_theta(asarray(sol.y[:, i], xp), ni, nh)
+            out[i] = float(loss_and_grad(prob, a, b, T1, T2, with_grad=False)[0])
+    return check_finite_result(out, "flow's loss", prob.act, prob.W1, prob.W2, prob.X)
 
 
 def _chunked_sum(n_rows, n_cols, what, reduce, fn):
@@ -191,10 +202,13 @@ def _chunked_sum(n_rows, n_cols, what, reduce, fn):
 
 def quadratic_loss(eigenvalues, coefficients, t=None, steps=None, lr=None):
     """Quadratic-model loss L = ½ Σ λ_k c_k² e^{−2λ_k t} (flow, times ``t``) or
-    ½ Σ λ_k c_k² (1 − ηλ_k)^{2n} (gradient descent, ``steps`` = n values, step ``lr`` = η)."""
+    ½ Σ λ_k c_k² (1 − ηλ_k)^{2n} (gradient descent, ``steps`` = n values, step ``lr`` = η).
+
+    A growing mode (negative λ under flow, |1 − ηλ| > 1 under descent) whose loss exceeds float64 gives ``inf``,
+    the same convention as a diverging :func:`descend`.
+    """
     lam = check_eigenvalues(eigenvalues)
-    c = check_array(to_numpy(coefficients) if not isinstance(coefficients, (list, tuple)) else coefficients,
-                    "coefficients", np)
+    c = check_array(host(coefficients, "coefficients"), "coefficients", np)
     if c.shape != lam.shape:
         raise ValueError(f"coefficients must have the shape of eigenvalues {lam.shape}, got shape {c.shape}")
     if (t is None) == (steps is None):
@@ -207,17 +221,22 @@ def quadratic_loss(eigenvalues, coefficients, t=None, steps=None, lr=None):
     x = check_array(values, name, np)
     # numerically zero modes (|λ| ≤ λ_max·P·ε, e.g. −1e-16) are exact zero modes: they cost no loss
     lam = np.where(np.abs(lam) <= numerical_rank(lam).tol, 0.0, lam)
-    c2 = c ** 2
+    with np.errstate(over="ignore", under="ignore"):
+        weight = lam * c ** 2
+    if not np.all(np.isfinite(weight)):
+        raise ValueError("coefficients must keep λ_k c_k² within float64 (|c_k| ≲ 1e150 / √λ_k), got an overflow")
     shape, flat = x.shape, np.reshape(x, (-1,))
     f = None if t is not None else np.abs(1.0 - lr * lam)
 
     def rows(s):
         v = flat[s]
         if f is None:
-            return 0.5 * np.sum(lam * c2 * np.exp(-2.0 * np.multiply.outer(v, lam)), axis=-1)
+            return 0.5 * np.sum(np.where(weight == 0.0, 0.0, weight * np.exp(-2.0 * np.multiply.outer(v, lam))),
+                                axis=-1)
         if float(v.min()) < 0 or not np.array_equal(v, np.floor(v)):
             raise ValueError("steps must be non-negative integers (a number or an array of them)")
-        return 0.5 * np.sum(lam * c2 * np.power(f, 2.0 * v[:, None]), axis=-1)
+        terms = weight * np.power(f, 2.0 * v[:, None])
+        return 0.5 * np.sum(np.where(weight == 0.0, 0.0, terms), axis=-1)  # a silent mode costs nothing
 
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         out = _chunked_sum(flat.size, lam.size, what, f"the number of {name} values", rows)

@@ -15,15 +15,13 @@ in :mod:`nearopt.loss`; the matrix-free operator in :mod:`nearopt.operator`.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ._validation import check_finite_result, check_int, check_teacher, resolve
 from .backend import F64, check_memory
 from .gauss_newton import (MATRIX_FREE_HINT, check_dense, features, jacobian_bytes, jacobian_of,
                            population_gauss_newton)
-from .moments import gaussian_moments
+from .moments import gaussian_moments, hermite_rule
 
 __all__ = ["jacobian", "hessian", "population_factor", "full_hessian", "hessian_of", "population_factor_of",
            "FACTOR_MAX_NODES"]
@@ -62,8 +60,7 @@ def population_factor_of(prob, max_nodes=FACTOR_MAX_NODES):
                          f"{max_nodes}; use nearopt.hessian (dense eigenvalues) instead")
     check_memory(jacobian_bytes(xp, n_nodes, nh, ni) + F64 * 3.0 * n_nodes * (ni + prob.P),
                  f"population_factor ({n_nodes} nodes × P = {prob.P})", reduce="n_in or n_hidden")
-    t, w = np.polynomial.hermite_e.hermegauss(K)
-    w = w / math.sqrt(2.0 * math.pi)
+    t, w = hermite_rule(K)
     nodes = np.stack([g.ravel() for g in np.meshgrid(*([t] * ni), indexing="ij")], axis=1)
     weights = np.ones(n_nodes)
     for g in np.meshgrid(*([w] * ni), indexing="ij"):

@@ -55,7 +55,8 @@ def loss_and_grad(prob, W1, W2, T1, T2, with_grad=True):
     U = xp.concat([W1, T1], axis=0)
     c = xp.concat([W2, -T2])
     Qc = gaussian_moments(xp, act, U, U, ("gg",))["gg"] @ c
-    L = 0.5 * xp.sum(c * Qc)
+    # ½ cᵀQc is a difference of terms of size |c|²|Q|: a negative result is rounding below the true L ≥ 0
+    L = xp.clip(0.5 * xp.sum(c * Qc), 0.0, None)
     if not with_grad:
         return L, None
     g1 = W2[:, None] * gaussian_moments(xp, act, U, W1, ("gdx",), reduce_rows=c)["gdx"]

@@ -9,6 +9,7 @@ temporaries fit :data:`QUAD_CHUNK_ENTRIES` entries and the memory budget.
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -17,7 +18,7 @@ from ._validation import check_choice, check_finite_result, check_weights, descr
 from .activations import Erf
 from .backend import F64, check_memory, memory_budget
 
-__all__ = ["pair_moments", "gaussian_moments", "moments_bytes", "MOMENT_KINDS", "QUAD_CHUNK_ENTRIES",
+__all__ = ["pair_moments", "gaussian_moments", "moments_bytes", "hermite_rule", "MOMENT_KINDS", "QUAD_CHUNK_ENTRIES",
            "DEGENERATE_FLOOR", "RANK_ONE_RTOL"]
 
 #: the moments :func:`pair_moments` knows
@@ -32,10 +33,20 @@ RANK_ONE_RTOL = 1e-10
 _MATRIX_KINDS = ("ddxx", "gd2xx")
 
 
-def _hermite_2d(K):
-    """Tensor Gauss–Hermite rule for z ~ N(0, I2): columns (w, w z1, w z2, w z1², w z1 z2, w z2²)."""
+@functools.lru_cache(maxsize=32)
+def hermite_rule(K):
+    """Gauss–Hermite nodes and weights for z ~ N(0, 1) (weights sum to 1), cached and read-only."""
     t, w = np.polynomial.hermite_e.hermegauss(K)
     w = w / math.sqrt(2.0 * math.pi)
+    t.flags.writeable = False
+    w.flags.writeable = False
+    return t, w
+
+
+@functools.lru_cache(maxsize=32)
+def _hermite_2d(K):
+    """Tensor Gauss–Hermite rule for z ~ N(0, I2): columns (w, w z1, w z2, w z1², w z1 z2, w z2²)."""
+    t, w = hermite_rule(K)
     z1, z2 = np.meshgrid(t, t, indexing="ij")
     ww = np.outer(w, w).ravel()
     z1, z2 = z1.ravel(), z2.ravel()
@@ -158,7 +169,8 @@ def moments_bytes(na, nb, n_in, want, K) -> float:
 def _nodes(xp, act, A, B):
     if act.is_polynomial:
         return act.quad_nodes()
-    scale = math.sqrt(max(float(xp.max(xp.sum(A * A, axis=1))), float(xp.max(xp.sum(B * B, axis=1)))))
+    with np.errstate(over="ignore"):  # an infinite scale asks for the maximum number of nodes
+        scale = math.sqrt(max(float(xp.max(xp.sum(A * A, axis=1))), float(xp.max(xp.sum(B * B, axis=1)))))
     return act.quad_nodes(scale)
 
 

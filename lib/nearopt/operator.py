@@ -167,6 +167,21 @@ def slq(operator, dim=None, n_probes=8, n_steps=60, seed=0):
     V /= np.linalg.norm(V, axis=0)
     # Lanczos vectors stored probe-major, (n_probes, m, dim): the re-orthogonalisation is then two
     # BLAS matrix–vector products per probe instead of strided einsums over (m, dim, n_probes)
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        alpha, beta, steps = _lanczos(matvec, dim, n_probes, m, V)
+    if not (np.all(np.isfinite(alpha[:steps])) and np.all(np.isfinite(beta[: steps - 1]))):
+        raise ValueError("operator must have entries within float64's range for Lanczos (its products overflowed); "
+                         "scale the operator down and the nodes back up")
+    nodes, weights = [], []
+    for p in range(n_probes):
+        th, Y = scipy.linalg.eigh_tridiagonal(alpha[:steps, p], beta[: steps - 1, p])
+        nodes.append(th)
+        weights.append(Y[0] ** 2 / n_probes)
+    return np.concatenate(nodes), np.concatenate(weights)
+
+
+def _lanczos(matvec, dim, n_probes, m, V):
+    """Block Lanczos recurrences with full re-orthogonalisation: α (m, probes), β (m, probes), steps taken."""
     Q = np.zeros((n_probes, m, dim))
     alpha = np.zeros((m, n_probes))
     beta = np.zeros((m, n_probes))
@@ -199,9 +214,4 @@ def slq(operator, dim=None, n_probes=8, n_steps=60, seed=0):
                 break
             q_prev, q = q, w / np.where(b > 0, b, 1.0)
             b_prev = b
-    nodes, weights = [], []
-    for p in range(n_probes):
-        th, Y = scipy.linalg.eigh_tridiagonal(alpha[:steps, p], beta[: steps - 1, p])
-        nodes.append(th)
-        weights.append(Y[0] ** 2 / n_probes)
-    return np.concatenate(nodes), np.concatenate(weights)
+    return alpha, beta, steps

@@ -29,7 +29,7 @@ from math import comb
 
 import numpy as np
 
-from ._validation import check_bool, check_choice, check_eigenvalues, check_int, check_nonneg, check_real, \
+from ._validation import check_bool, check_choice, check_eigenvalues, check_finite_result, check_int, check_nonneg, check_real, \
     check_size, resolve, rng
 from .activations import Erf, get_activation
 from .backend import F64, check_memory, to_numpy
@@ -39,13 +39,15 @@ from .spectra import spectrum_of
 
 __all__ = ["numerical_rank", "RankInfo", "hessian_rank", "effective_parameters", "tangent_rank",
            "default_tolerance", "symmetric_dim", "AH_EXCEPTIONS", "EPS", "FACTOR_ROUTE_MAX_ENTRIES",
-           "TANGENT_MAX_ENTRIES", "MAX_DEGREE"]
+           "TANGENT_MAX_ENTRIES", "MAX_DEGREE", "MAX_TRIALS"]
 
 EPS = float(np.finfo(np.float64).eps)
 #: ``hessian_rank(method="auto")`` uses the factor route while the factor has at most this many entries
 FACTOR_ROUTE_MAX_ENTRIES = 5e7
 #: largest tangent matrix (rows × monomials) :func:`tangent_rank` builds
 TANGENT_MAX_ENTRIES = 20_000_000
+#: most random points :func:`tangent_rank` tries
+MAX_TRIALS = 100
 #: largest polynomial degree :func:`tangent_rank` and :func:`symmetric_dim` accept
 MAX_DEGREE = 299
 
@@ -97,7 +99,8 @@ def numerical_rank(eigenvalues, tol=None, eps=EPS) -> RankInfo:
     elif dropped.size == 0 or dropped.max() == 0:
         gap = np.inf
     else:
-        gap = float(kept.min() / dropped.max())
+        with np.errstate(over="ignore"):  # a gap beyond float64's range is an infinite gap
+            gap = float(kept.min() / dropped.max())
     lam_min = float(ev[a > tol].min()) if rank else 0.0
     return RankInfo(rank, float(tol), gap, lam_min, float(a.max()), int(ev.size))
 
@@ -106,7 +109,9 @@ def _svd_rank(xp, A, tol):
     s = to_numpy(xp.linalg.svdvals(A) if hasattr(xp.linalg, "svdvals") else xp.linalg.svd(A, compute_uv=False))
     tol_s = float(s.max(initial=0.0) * max(A.shape) * EPS) if tol is None else math.sqrt(tol)
     r = numerical_rank(s, tol=tol_s)
-    return RankInfo(r.rank, tol_s ** 2, r.gap ** 2, r.lambda_min_pos ** 2, r.lambda_max ** 2, int(A.shape[1]))
+    with np.errstate(over="ignore", under="ignore"):  # σ² may leave float64's range: inf / 0 are the answers
+        sq = [float(np.float64(v) ** 2) for v in (tol_s, r.gap, r.lambda_min_pos, r.lambda_max)]
+    return RankInfo(r.rank, sq[0], sq[1], sq[2], sq[3], int(A.shape[1]))
 
 
 def hessian_rank(W1, W2, activation, X=None, tol=None, method="auto", info=False):
@@ -141,7 +146,9 @@ def hessian_rank(W1, W2, activation, X=None, tol=None, method="auto", info=False
         check_memory(jacobian_bytes(prob.xp, n, prob.n_hidden, prob.n_in) + F64 * 2.0 * n * P,
                      f"The factor J/√N of hessian_rank ({n} × {P})", reduce="N (rows of X)",
                      alternative="method='eigen' needs less memory when N > P.")
-        A = jacobian_of(prob) / math.sqrt(n)
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+            A = jacobian_of(prob) / math.sqrt(n)
+        check_finite_result(A, "The Jacobian of hessian_rank", act, prob.W1, prob.W2, prob.X)
         res, cap = _svd_rank(prob.xp, A, tol), min(P, n)
     if res.rank > cap:  # rounding noise above the tolerance cannot create rank beyond the matrix's maximum
         res = RankInfo(cap, res.tol, res.gap, res.lambda_min_pos, res.lambda_max, res.size)
@@ -201,7 +208,7 @@ def tangent_rank(degrees, n_in, n_hidden, seed=0, trials=2) -> int:
     """
     n_in = check_size(n_in, "n_in")
     n_hidden = check_size(n_hidden, "n_hidden")
-    trials = check_size(trials, "trials")
+    trials = check_int(trials, "trials", 1, MAX_TRIALS)
     gen = rng(seed)
     allowed = f"a non-empty collection of integers in [0, {MAX_DEGREE}]"
     if isinstance(degrees, (str, bytes)) or not hasattr(degrees, "__iter__"):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import (check_array, check_choice, check_finite_result, check_positive, check_size, resolve,
+from ._validation import (check_array, check_choice, check_int, check_finite_result, check_positive, check_size, resolve,
                           rng)
 from .backend import F64, check_memory, chunk_length, to_numpy
 from .gauss_newton import check_dense, features_bytes, gn_bytes_per_row, jacobian_bytes, jacobian_of
@@ -25,8 +25,10 @@ from .hessian import hessian_of
 from .operator import HessianOperator, slq
 
 __all__ = ["spectrum", "ntk", "fisher", "slq_density", "SpectralDensity", "wasserstein", "spectrum_of",
-           "METHODS"]
+           "METHODS", "MAX_LABEL_DRAWS"]
 
+#: most label-noise draws (N × n_label_samples) of the Monte-Carlo Fisher (about 10 s of sampling)
+MAX_LABEL_DRAWS = 10**9
 #: spectrum routes
 METHODS = ("auto", "dense", "ntk", "linear")
 
@@ -79,9 +81,9 @@ def fisher(W1, W2, activation, X, n_label_samples=None, seed=0):
     prob = resolve(W1, W2, activation, X)
     if n_label_samples is None:
         return hessian_of(prob)
-    S = check_size(n_label_samples, "n_label_samples")
-    gen = rng(seed)
     n, P = prob.N, prob.P
+    S = check_int(n_label_samples, "n_label_samples", 1, max(1, MAX_LABEL_DRAWS // n))
+    gen = rng(seed)
     # labels are drawn in chunks of samples: the (N, S) noise array never exists whole
     fixed = F64 * 2.0 * P * P + jacobian_bytes(prob.xp, n, prob.n_hidden, prob.n_in) + F64 * 2.0 * n * P
     # the labels' noise is drawn in chunks of label samples: the (N, S) array never exists whole

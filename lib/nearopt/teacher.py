@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from ._validation import (check_array, check_choice, check_inputs, check_nonneg, check_positive,
+from ._validation import (check_array, check_choice, check_finite_result, check_inputs, check_nonneg, check_positive,
                           check_real, check_size, check_weights, resolve, rng)
 from .backend import F64, asarray, check_memory, default_namespace, namespace
 
@@ -114,6 +114,8 @@ def forward(W1, W2, activation, X):
     prob = resolve(W1, W2, activation, X)
     N = prob.N
     check_memory(F64 * 2.0 * N * prob.n_hidden, f"forward (N = {N}, Nh = {prob.n_hidden})", reduce="N (rows of X)")
-    return prob.act.g(prob.xp, prob.X @ prob.W1.T) @ prob.W2
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        y = prob.act.g(prob.xp, prob.X @ prob.W1.T) @ prob.W2
+    return check_finite_result(y, "forward", prob.act, prob.W1, prob.W2, prob.X)
 
 
