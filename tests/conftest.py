@@ -1,4 +1,5 @@
-"""Shared fixtures: the built site, a local HTTP server for it, and headless Chromium.
+"""Shared set-up: small teacher networks, a temporary memory budget, the hypothesis profile, and the
+built site with a local HTTP server and headless Chromium for the browser tests.
 
 Keep this file small; feature-specific fixtures belong in the test modules.
 """
@@ -9,8 +10,36 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
+import nearopt
 from localserver import serve_directory
+
+# property-based suites: reproducible examples (CI stability), no example database, a generous deadline
+# (the machine may be shared); each suite sets its own max_examples
+settings.register_profile("nearopt", derandomize=True, database=None, deadline=10_000,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.load_profile("nearopt")
+
+
+def make_net(n_in, n_hidden, n=None, seed=0, **teacher_kw):
+    """(W1, W2, X): a teacher from ``seed`` and, when ``n`` is given, n Gaussian inputs from ``seed + 1``."""
+    W1, W2 = nearopt.sample_teacher(n_in, n_hidden, seed=seed, **teacher_kw)
+    X = None if n is None else nearopt.sample_inputs(n, n_in, seed=seed + 1)
+    return W1, W2, X
+
+
+@pytest.fixture
+def net():
+    """The :func:`make_net` factory as a fixture."""
+    return make_net
+
+
+@pytest.fixture
+def budget():
+    """``budget(nbytes)`` sets a temporary memory budget (``None``: the default); restored after the test."""
+    yield nearopt.set_memory_budget
+    nearopt.set_memory_budget(None)
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "_build" / "html"

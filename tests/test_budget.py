@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import nearopt
+from conftest import make_net as net
 
 BUDGET = 20 * 2**20
 #: a refusal must come before the big allocation: at most this much traced while refusing
@@ -14,12 +15,9 @@ REFUSAL_SLACK = 2 * 2**20
 
 
 @pytest.fixture
-def tiny_budget():
-    nearopt.set_memory_budget(BUDGET)
-    try:
-        yield
-    finally:
-        nearopt.set_memory_budget(None)
+def tiny_budget(budget):
+    budget(BUDGET)
+    return budget
 
 
 def measured(call):
@@ -35,12 +33,6 @@ def measured(call):
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
     return outcome, peak
-
-
-def net(ni, nh, n=None, seed=0):
-    W1, W2 = nearopt.sample_teacher(ni, nh, seed=seed)
-    X = None if n is None else nearopt.sample_inputs(n, ni, seed=seed + 1)
-    return W1, W2, X
 
 
 def _teacher(W1, W2):

@@ -162,3 +162,35 @@ def test_large_weights_warn_instead_of_nan():
     with pytest.warns(RuntimeWarning, match="Gauss–Hermite nodes"):
         H = nearopt.full_hessian(Ws, Vs, "erf", (W1, W2))
     assert np.all(np.isfinite(H))
+
+
+@pytest.mark.parametrize("act,ni", [("quadratic", 3), ("cubic", 2), ((0.3, -1.0, 0.0, 0.5), 3)])
+def test_population_factor_reproduces_the_population_hessian(act, ni):
+    """AᵀA from the tensor Gauss–Hermite factor against the pair-moment assembly (2-D quadrature on each
+    pair's span: a different rule) and against the complex-step Jacobian on the same nodes."""
+    nh = 3
+    W1, W2 = nearopt.sample_teacher(ni, nh, seed=11)
+    A = np.asarray(nearopt.population_factor(W1, W2, act))
+    K = len(np.trim_zeros(np.asarray(act if isinstance(act, tuple) else
+                                     {"quadratic": (0, 0, 1), "cubic": (0, 0, 0, 1)}[act], float), "b"))
+    assert A.shape == (K ** ni, nh * (ni + 1))
+    H = np.asarray(nearopt.hessian(W1, W2, act))
+    assert np.allclose(A.T @ A, H, rtol=0, atol=1e-12 * np.abs(H).max())
+    # rows are √w_q ∇θy(ξ_q): rebuild them with numpy's hermegauss and the complex-step reference
+    t, w = np.polynomial.hermite_e.hermegauss(K)
+    nodes = np.stack([g.ravel() for g in np.meshgrid(*([t] * ni), indexing="ij")], axis=1)
+    weights = np.prod(np.stack([g.ravel() for g in np.meshgrid(*([w / np.sqrt(2 * np.pi)] * ni), indexing="ij")]),
+                      axis=0)
+    g = G[act] if isinstance(act, str) else (lambda z, c=act: sum(ck * z ** k for k, ck in enumerate(c)))
+    J = jacobian_cs(np.asarray(nearopt.flatten(W1, W2)), ni, nh, g, nodes)
+    assert np.allclose(A, np.sqrt(weights)[:, None] * J, rtol=1e-12, atol=1e-13)
+
+
+def test_population_factor_refuses_what_it_cannot_do():
+    W1, W2 = nearopt.sample_teacher(3, 2, seed=0)
+    with pytest.raises(ValueError, match="activation must be a polynomial"):
+        nearopt.population_factor(W1, W2, "erf")
+    with pytest.raises(ValueError, match="exceed max_nodes = 10"):
+        nearopt.population_factor(W1, W2, "cubic", max_nodes=10)
+    with pytest.raises(ValueError, match="max_nodes must be an integer"):
+        nearopt.population_factor(W1, W2, "cubic", max_nodes=0)

@@ -15,8 +15,8 @@ import warnings
 
 import numpy as np
 
-from ._validation import (check_array, check_bool, check_eigenvalues, check_finite_result, check_int, check_nonneg, check_positive,
-                          check_real, check_size, check_weights, host, resolve, rng)
+from ._validation import (check_array, check_bool, check_eigenvalues, check_finite_result, check_int,
+                          check_nonneg, check_positive, check_real, check_weights, host, resolve, rng)
 from .backend import F64, asarray, check_memory, memory_budget, to_numpy
 from .gauss_newton import check_dense
 from .hessian import hessian_of

@@ -29,8 +29,8 @@ from math import comb
 
 import numpy as np
 
-from ._validation import check_bool, check_choice, check_eigenvalues, check_finite_result, check_int, check_nonneg, check_real, \
-    check_size, resolve, rng
+from ._validation import (check_bool, check_choice, check_eigenvalues, check_finite_result, check_int,
+                          check_nonneg, check_real, check_size, resolve, rng)
 from .activations import Erf, get_activation
 from .backend import F64, check_memory, to_numpy
 from .gauss_newton import jacobian_bytes, jacobian_of

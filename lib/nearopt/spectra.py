@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import (check_array, check_choice, check_int, check_finite_result, check_positive, check_size, resolve,
-                          rng)
-from .backend import F64, check_memory, chunk_length, to_numpy
+from ._validation import (check_array, check_choice, check_finite_result, check_int, check_positive, check_size,
+                          resolve, rng)
+from .backend import F64, check_memory, chunk_length
 from .gauss_newton import check_dense, features_bytes, gn_bytes_per_row, jacobian_bytes, jacobian_of
 from .hessian import hessian_of
 from .operator import HessianOperator, slq
