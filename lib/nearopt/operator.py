@@ -13,7 +13,7 @@ import scipy.sparse.linalg as spla
 
 from ._validation import check_array, check_finite_result, check_size, check_vector, resolve, rng
 from .backend import F64, check_memory, to_numpy
-from .gauss_newton import features, features_bytes, gn_bytes_per_row, gn_product
+from .gauss_newton import GN_ROW_CHUNK, features, features_bytes, gn_bytes_per_row, gn_product
 from .hessian import hessian_of
 
 __all__ = ["HessianOperator", "hessian_operator", "hvp", "slq", "LANCZOS_BREAKDOWN", "REORTH_DROP"]
@@ -56,7 +56,7 @@ class HessianOperator(spla.LinearOperator):
     def apply_bytes(self, m: int) -> float:
         """Peak of a product with m vectors: the block, its result and the chunked temporaries."""
         prob = self.problem
-        return F64 * 3.0 * prob.P * m + min(prob.N or 0, 65_536) * gn_bytes_per_row(prob.n_hidden, prob.n_in, m)
+        return F64 * 3.0 * prob.P * m + min(prob.N or 0, GN_ROW_CHUNK) * gn_bytes_per_row(prob.n_hidden, prob.n_in, m)
 
     def apply(self, v):
         """H v for v of shape (P,) or (P, m), on the weights' backend (validated)."""
@@ -117,7 +117,7 @@ def hvp(W1, W2, activation, X, v):
     block, vec = check_vector(v, "v", prob.P, prob.xp)
     m = block.shape[1]
     check_memory(features_bytes(prob.N, prob.n_hidden) + F64 * 3.0 * prob.P * m
-                 + min(prob.N, 65_536) * gn_bytes_per_row(prob.n_hidden, prob.n_in, m),
+                 + min(prob.N, GN_ROW_CHUNK) * gn_bytes_per_row(prob.n_hidden, prob.n_in, m),
                  f"hvp (N = {prob.N}, P = {prob.P}, {m} vectors)", reduce="N (rows of X) or m (the columns of v)")
     out = HessianOperator(prob)._apply_block(block)
     return out[:, 0] if vec else out

@@ -20,15 +20,18 @@ import numpy as np
 from ._validation import (check_array, check_choice, check_finite_result, check_int, check_positive, check_size,
                           resolve, rng)
 from .backend import F64, check_memory, chunk_length
-from .gauss_newton import check_dense, features_bytes, gn_bytes_per_row, jacobian_bytes, jacobian_of
+from .gauss_newton import (GN_ROW_CHUNK, check_dense, features_bytes, gn_bytes_per_row, jacobian_bytes,
+                           jacobian_of)
 from .hessian import hessian_of
 from .operator import HessianOperator, slq
 
 __all__ = ["spectrum", "ntk", "fisher", "slq_density", "SpectralDensity", "wasserstein", "spectrum_of",
-           "METHODS", "MAX_LABEL_DRAWS"]
+           "METHODS", "MAX_LABEL_DRAWS", "LABEL_CHUNK"]
 
 #: most label-noise draws (N × n_label_samples) of the Monte-Carlo Fisher (about 10 s of sampling)
 MAX_LABEL_DRAWS = 10**9
+#: label-noise draws per sample taken at once by the Monte-Carlo Fisher
+LABEL_CHUNK = 4096
 #: spectrum routes
 METHODS = ("auto", "dense", "ntk", "linear")
 
@@ -88,7 +91,7 @@ def fisher(W1, W2, activation, X, n_label_samples=None, seed=0):
     fixed = F64 * 2.0 * P * P + jacobian_bytes(prob.xp, n, prob.n_hidden, prob.n_in) + F64 * 2.0 * n * P
     # the labels' noise is drawn in chunks of label samples: the (N, S) array never exists whole
     k_max = chunk_length(S, F64 * 2.0 * n, f"The Monte-Carlo Fisher (P = {P}, N = {n})",
-                         reduce="N (rows of X) or n_hidden", fixed_bytes=fixed, max_items=4096)
+                         reduce="N (rows of X) or n_hidden", fixed_bytes=fixed, max_items=LABEL_CHUNK)
     w = np.zeros(n)
     for start in range(0, S, k_max):
         k = min(k_max, S - start)
@@ -205,7 +208,7 @@ def slq_density(W1, W2, activation, X, n_probes=8, n_steps=60, seed=0):
     n_probes = check_size(n_probes, "n_probes")
     m = min(check_size(n_steps, "n_steps"), prob.P)
     check_memory(features_bytes(prob.N, prob.n_hidden) + F64 * (m + 8.0) * prob.P * n_probes
-                 + min(prob.N, 65_536) * gn_bytes_per_row(prob.n_hidden, prob.n_in, n_probes),
+                 + min(prob.N, GN_ROW_CHUNK) * gn_bytes_per_row(prob.n_hidden, prob.n_in, n_probes),
                  f"slq_density (P = {prob.P}, {n_probes} probes × {m} Lanczos steps, N = {prob.N})",
                  reduce="n_steps, n_probes or N (rows of X)")
     op = HessianOperator(prob)  # features computed once, not at every Lanczos step

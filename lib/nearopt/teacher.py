@@ -9,15 +9,12 @@ import math
 
 import numpy as np
 
-from ._validation import (check_array, check_choice, check_finite_result, check_inputs, check_nonneg, check_positive,
-                          check_real, check_size, check_weights, resolve, rng)
+from ._validation import (check_array, check_choice, check_finite_result, check_nonneg, check_real, check_size,
+                          check_weights, resolve, rng)
 from .backend import F64, asarray, check_memory, default_namespace, namespace
 
-__all__ = [
-    "sample_teacher", "sample_inputs", "forward", "n_params", "flatten", "unflatten", "INPUT_DISTRIBUTIONS",
-    # validation helpers, re-exported from nearopt._validation for code that imported them from here
-    "check_size", "check_nonneg", "check_positive", "check_weights", "check_inputs",
-]
+__all__ = ["sample_teacher", "sample_inputs", "forward", "n_params", "flatten", "unflatten", "split_theta",
+           "INPUT_DISTRIBUTIONS"]
 
 INPUT_DISTRIBUTIONS = ("gaussian", "uniform", "rademacher", "student-t", "sparse")
 
