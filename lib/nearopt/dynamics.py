@@ -15,7 +15,7 @@ import warnings
 
 import numpy as np
 
-from ._validation import (check_array, check_bool, check_eigenvalues, check_finite_result, check_int,
+from ._validation import (all_finite, check_array, check_bool, check_eigenvalues, check_finite_result, check_int,
                           check_nonneg, check_positive, check_real, check_weights, host, resolve, rng)
 from .backend import F64, asarray, check_memory, memory_budget, to_numpy
 from .gauss_newton import check_dense
@@ -38,11 +38,12 @@ MAX_FLOW_STIFFNESS = 1e5
 MAX_FLOW_EVALUATIONS = 400_000
 
 
-def _perturbation(prob, sigma0, seed):
-    xp, W1, W2 = prob.xp, prob.W1, prob.W2
-    d = asarray(rng(seed).standard_normal(prob.P) * sigma0, xp)
+def _perturbation(xp, W1, W2, sigma0, seed):
+    """(W1s, W2s, δθ0): the student θ* + δθ0, δθ0 ~ N(0, σ0² I) drawn from ``seed`` (no checks)."""
+    nh, ni = W1.shape
+    d = asarray(rng(seed).standard_normal(nh * (ni + 1)) * sigma0, xp)
     theta = xp.concat([xp.reshape(W1, (-1,)), W2]) + d
-    W1s, W2s = split_theta(theta, prob.n_in, prob.n_hidden)
+    W1s, W2s = split_theta(theta, ni, nh)
     return W1s, W2s, d
 
 
@@ -51,9 +52,8 @@ def perturb(W1, W2, sigma0, seed=0):
     xp, W1, W2 = check_weights(W1, W2)
     sigma0 = check_nonneg(sigma0, "sigma0")
     rng(seed)  # validates the seed before anything is drawn
-    from ._validation import Problem
-    W1s, W2s, d = _perturbation(Problem(xp, None, W1, W2), sigma0, seed)
-    if not bool(xp.all(xp.isfinite(W1s))) or not bool(xp.all(xp.isfinite(W2s))):
+    W1s, W2s, d = _perturbation(xp, W1, W2, sigma0, seed)
+    if not all_finite(W1s, xp) or not all_finite(W2s, xp):
         raise ValueError(f"sigma0 must keep the perturbed weights finite (σ0 ≲ 1e300), got {sigma0!r}")
     return W1s, W2s, d
 
@@ -97,7 +97,7 @@ def descend(W1, W2, activation, X=None, sigma0=1e-3, lr=0.1, steps=1000, seed=0,
             warnings.warn(f"lr = {lr:g} is beyond the stability limit 2/λ_max = {limit:.4g}: gradient descent "
                           f"diverges along the top eigenvector; use lr < {limit:.4g}", RuntimeWarning, stacklevel=2)
     nh, ni = prob.n_hidden, prob.n_in
-    W1s, W2s, _ = _perturbation(prob, sigma0, seed)
+    W1s, W2s, _ = _perturbation(xp, prob.W1, prob.W2, sigma0, seed)
     T1, T2 = prob.W1, prob.W2
     losses = np.empty(steps + 1)
     theta = xp.concat([xp.reshape(W1s, (-1,)), W2s])
@@ -151,7 +151,7 @@ def flow(W1, W2, activation, times, X=None, sigma0=1e-3, seed=0, rtol=1e-10, ato
     atol = check_real(atol, "atol", low=0.0, low_open=True, allowed="a finite number > 0")
     rng(seed)
     nh, ni = prob.n_hidden, prob.n_in
-    W1s, W2s, _ = _perturbation(prob, sigma0, seed)
+    W1s, W2s, _ = _perturbation(xp, prob.W1, prob.W2, sigma0, seed)
     lam = _top_eigenvalue(prob, W1s, W2s)
     if lam is not None and times[-1] * lam > MAX_FLOW_STIFFNESS:
         raise ValueError(f"times must end before t = {MAX_FLOW_STIFFNESS:.0e} / λ_max = "
@@ -282,7 +282,7 @@ def predict_descent(W1, W2, activation, X=None, sigma0=1e-3, lr=0.1, steps=1000,
     rng(seed)
     check_dense(prob.P, prob.N or 0, "The Hessian and eigenvectors of predict_descent")
     lam, V = xp.linalg.eigh(hessian_of(prob))
-    _, _, d = _perturbation(prob, sigma0, seed)
+    _, _, d = _perturbation(xp, prob.W1, prob.W2, sigma0, seed)
     c = V.T @ d
     return quadratic_loss(lam, c, steps=np.arange(steps + 1, dtype=np.float64), lr=lr), to_numpy(lam)
 
