@@ -124,3 +124,19 @@ def test_refusal_message_names_the_argument(tiny_budget):
         nearopt.sample_inputs(10**7, 10)
     with pytest.raises(nearopt.MemoryBudgetError, match="Reduce steps"):
         nearopt.predict_descent(*net(3, 3)[:2], "erf", steps=9_000_000)
+
+
+@pytest.mark.parametrize("label", ["hessian erf", "hessian cubic", "full_hessian cubic", "full_hessian erf",
+                                   "spectrum erf"])
+def test_dense_routes_stay_within_their_own_estimate(label):
+    """The refusal threshold is the estimate, so the measured peak must not exceed it (the population
+    full_hessian used to peak at about 3× its estimate)."""
+    from nearopt.gauss_newton import dense_hessian_bytes
+    W1, W2, _ = net(8, 60)
+    Ws, Vs, _ = nearopt.perturb(W1, W2, 0.05, seed=1)
+    act = label.split()[1]
+    call = {"hessian": lambda: nearopt.hessian(W1, W2, act),
+            "full_hessian": lambda: nearopt.full_hessian(Ws, Vs, act, (W1, W2)),
+            "spectrum": lambda: nearopt.spectrum(W1, W2, act)}[label.split()[0]]
+    outcome, peak = measured(call)
+    assert outcome == "ran" and peak <= dense_hessian_bytes(60 * 9)

@@ -16,13 +16,15 @@ from .moments import gaussian_moments
 
 __all__ = ["features", "jacobian_of", "gn_product", "population_gauss_newton", "dense_hessian_bytes",
            "features_bytes", "jacobian_bytes", "gn_bytes_per_row",
-           "check_dense", "MATRIX_FREE_HINT", "GN_ROW_CHUNK"]
+           "check_dense", "MATRIX_FREE_HINT", "GN_ROW_CHUNK", "CHUNK_SHARE_OF_P2"]
 
 MATRIX_FREE_HINT = ("Use the matrix-free route instead: nearopt.hessian_operator / nearopt.hvp "
                     "(Hessian-vector products) and nearopt.slq_density (stochastic Lanczos quadrature) never form H.")
 
 #: at most this many samples at a time in a Gauss–Newton product (bounds the N-sized temporaries)
 GN_ROW_CHUNK = 65_536
+#: the population assembly's per-chunk temporaries stay below this many P² floats
+CHUNK_SHARE_OF_P2 = 1.5
 
 
 def features_bytes(N: int, nh: int) -> float:
@@ -137,8 +139,11 @@ def population_gauss_newton(prob):
     H[nh * ni:, nh * ni:] = small["gg"]
     del small, H12
     # W1–W1 block by chunks of units j (rows j·Ni … of H): (c, Nh, Ni, Ni) moments → (c·Ni, Nh·Ni)
-    per_unit = F64 * 3.0 * nh * ni * ni
-    chunk = int(max(1, min(nh, (memory_budget() - F64 * P * P) // max(per_unit, 1.0) // 2)))
+    # a chunk of c units holds about 6 c·Nh·Ni² floats (moments, closed-form/quadrature temporaries, the scaled
+    # and permuted copies); keep them within 1.5 P² so that the whole stays inside dense_hessian_bytes (3 P²)
+    per_unit = F64 * 6.0 * nh * ni * ni
+    room = min(memory_budget() - F64 * P * P, F64 * CHUNK_SHARE_OF_P2 * P * P)
+    chunk = int(max(1, min(nh, room // max(per_unit, 1.0))))
     for start in range(0, nh, chunk):
         stop = min(start + chunk, nh)
         m = gaussian_moments(xp, act, W1[start:stop, :], W1, ("ddxx",))["ddxx"]

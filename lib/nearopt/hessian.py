@@ -19,7 +19,7 @@ import numpy as np
 
 from ._validation import check_finite_result, check_int, check_teacher, resolve
 from .backend import F64, check_memory
-from .gauss_newton import (MATRIX_FREE_HINT, check_dense, features, jacobian_bytes, jacobian_of,
+from .gauss_newton import (CHUNK_SHARE_OF_P2, MATRIX_FREE_HINT, check_dense, features, jacobian_bytes, jacobian_of,
                            population_gauss_newton)
 from .moments import gaussian_moments, hermite_rule
 
@@ -143,8 +143,10 @@ def full_hessian(W1, W2, activation, teacher, X=None):
             U = xp.concat([W1, T1], axis=0)
             c = xp.concat([W2, -T2])
             # Σ over student and teacher units, accumulated in chunks (never the (2Nh, Nh, Ni, Ni) array)
-            R12 = gaussian_moments(xp, act, U, W1, ("gdx",), reduce_rows=c)["gdx"]          # (Nh, Ni)
-            R11 = W2[:, None, None] * gaussian_moments(xp, act, U, W1, ("gd2xx",), reduce_rows=c)["gd2xx"]
+            share = F64 * CHUNK_SHARE_OF_P2 * prob.P ** 2  # temporaries within the dense estimate
+            R12 = gaussian_moments(xp, act, U, W1, ("gdx",), reduce_rows=c, temp_bytes=share)["gdx"]  # (Nh, Ni)
+            R11 = W2[:, None, None] * gaussian_moments(xp, act, U, W1, ("gd2xx",), reduce_rows=c,
+                                                       temp_bytes=share)["gd2xx"]
         else:
             X = prob.X
             U, G, _ = features(xp, act, W1, W2, X)

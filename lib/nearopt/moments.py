@@ -155,10 +155,11 @@ def _entries_per_pair(n_in, want):
 
 
 def _temp_entries_per_pair(n_in, want, K):
-    """Temporaries per pair of one chunk: quadrature arguments and values (6 K²), the frames (2 Ni),
-    and about 6 matrices Ni × Ni while a ``ddxx``/``gd2xx`` moment is assembled."""
+    """Temporaries per pair of one chunk: quadrature arguments and function values with the activation's own
+    temporaries (about 12 K², measured), the frames (4 Ni), and about 6 matrices Ni × Ni while a
+    ``ddxx``/``gd2xx`` moment is assembled."""
     mats = any(w in _MATRIX_KINDS for w in want)
-    return 6 * K * K + 4 * n_in + (6 * n_in * n_in if mats else 0) + 12
+    return (12 * K * K if K > 1 else 0) + 4 * n_in + (6 * n_in * n_in if mats else 0) + 12
 
 
 def moments_bytes(na, nb, n_in, want, K) -> float:
@@ -174,12 +175,13 @@ def _nodes(xp, act, A, B):
     return act.quad_nodes(scale)
 
 
-def gaussian_moments(xp, act, A, B, want, reduce_rows=None, closed_forms=True):
+def gaussian_moments(xp, act, A, B, want, reduce_rows=None, closed_forms=True, temp_bytes=None):
     """Moments of every pair (A[i], B[k]) without argument checks (internal entry point; see :func:`pair_moments`).
 
     ``reduce_rows``: a vector c over the rows of A; then Σ_i c_i m[i] is returned instead of m (shape without
     the first axis), accumulated chunk by chunk so that the full (na, nb, …) array is never formed.
-    ``closed_forms=False`` uses quadrature even where closed forms exist (erf).
+    ``closed_forms=False`` uses quadrature even where closed forms exist (erf).  ``temp_bytes`` caps the
+    temporaries of one chunk (a caller's own share of its memory estimate).
     Memory: outputs plus one chunk of temporaries, chunked within :data:`QUAD_CHUNK_ENTRIES` and the budget.
     """
     na, nb, n_in = A.shape[0], B.shape[0], A.shape[1]
@@ -187,31 +189,39 @@ def gaussian_moments(xp, act, A, B, want, reduce_rows=None, closed_forms=True):
     K = 1 if closed else _nodes(xp, act, A, B)
     rows_out = 1 if reduce_rows is not None else na
     out_bytes = F64 * rows_out * nb * _entries_per_pair(n_in, want)
-    per_row = F64 * nb * (_temp_entries_per_pair(n_in, want, K) + (_entries_per_pair(n_in, want)
-                                                                     if reduce_rows is not None else 0))
-    check_memory(out_bytes + per_row, f"Gaussian pair moments ({na} × {nb} pairs, n_in = {n_in})",
+    per_pair = F64 * (_temp_entries_per_pair(n_in, want, K)
+                      + (_entries_per_pair(n_in, want) if reduce_rows is not None else 0))
+    check_memory(out_bytes + per_pair, f"Gaussian pair moments ({na} × {nb} pairs, n_in = {n_in})",
                  reduce="n_hidden (the number of units) or n_in")
-    chunk = int(max(1, min(na, (memory_budget() - out_bytes) // per_row,
-                           QUAD_CHUNK_ENTRIES // max(1, nb * _temp_entries_per_pair(n_in, want, K) // 6))))
+    room = memory_budget() - out_bytes if temp_bytes is None else min(memory_budget() - out_bytes, temp_bytes)
+    room = min(room, F64 * QUAD_CHUNK_ENTRIES * 6)
+    # a block of rows × cols pairs at a time: whole rows of B when they fit, else columns of B as well
+    cols = int(max(1, min(nb, room // per_pair)))
+    rows = int(max(1, min(na, room // (per_pair * cols))))
     rule = None
     if not closed:
         z1, z2, F = _hermite_2d(K)
         rule = tuple(xp.asarray(v, dtype=xp.float64) for v in (z1, z2, F))
+
+    def block(Ab, Bb):
+        return _erf_chunk(xp, Ab, Bb, want) if closed else _quad_chunk(xp, act, Ab, Bb, want, rule)
+
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-        if chunk >= na and reduce_rows is None:  # one chunk: no copy into a preallocated result
-            return _erf_chunk(xp, A, B, want) if closed else _quad_chunk(xp, act, A, B, want, rule)
+        if rows >= na and cols >= nb and reduce_rows is None:  # one block: no copy into a preallocated result
+            return block(A, B)
         shapes = {"gg": (nb,), "gdx": (nb, n_in), "ddxx": (nb, n_in, n_in), "gd2xx": (nb, n_in, n_in)}
         res = {w: xp.zeros(((na,) if reduce_rows is None else ()) + shapes[w], dtype=xp.float64) for w in want}
-        for start in range(0, na, chunk):
-            stop = min(start + chunk, na)
-            Ac = A[start:stop, :]
-            part = _erf_chunk(xp, Ac, B, want) if closed else _quad_chunk(xp, act, Ac, B, want, rule)
-            for w in want:
-                if reduce_rows is None:
-                    res[w][start:stop, ...] = part[w]
-                else:
-                    cw = reduce_rows[start:stop]
-                    res[w] = res[w] + xp.sum(xp.reshape(cw, (-1,) + (1,) * (part[w].ndim - 1)) * part[w], axis=0)
+        for r0 in range(0, na, rows):
+            r1 = min(r0 + rows, na)
+            for c0 in range(0, nb, cols):
+                c1 = min(c0 + cols, nb)
+                part = block(A[r0:r1, :], B[c0:c1, :])
+                for w in want:
+                    if reduce_rows is None:
+                        res[w][r0:r1, c0:c1, ...] = part[w]
+                    else:
+                        cw = xp.reshape(reduce_rows[r0:r1], (-1,) + (1,) * (part[w].ndim - 1))
+                        res[w][c0:c1, ...] = res[w][c0:c1, ...] + xp.sum(cw * part[w], axis=0)
     return res
 
 
