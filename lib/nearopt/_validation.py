@@ -343,7 +343,8 @@ def check_finite_result(value, what: str, act, W1, W2=None, X=None):
     if all_finite(value, xp):
         return value
     with np.errstate(over="ignore", invalid="ignore"):
-        s = float(xp.max(xp.sqrt(xp.sum(W1 * W1, axis=1))))
+        big = float(xp.max(xp.abs(W1)))  # row norms scaled by the largest entry: no overflow in the squares
+        s = big * float(xp.max(xp.sqrt(xp.sum((W1 / big) ** 2, axis=1)))) if big > 0 else 0.0
         w2 = f", max |W2| = {float(xp.max(xp.abs(W2))):.3g}" if W2 is not None else ""
     raise ValueError(f"{what} overflowed float64 (non-finite entries) at these weights (largest row norm "
                      f"|W1[j]| = {s:.3g}{w2}); {safe_weight_range(act, W1, X)}")
