@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import nearopt
 
 ALLOWED = (ValueError, TypeError, nearopt.MemoryBudgetError)
-SETTINGS = settings(max_examples=12)  # on top of the conftest profile (derandomized, 10 s deadline)
+SETTINGS = settings(max_examples=60)  # on top of the conftest profile (derandomized, 10 s deadline)
 MAGNITUDES = [1e-300, 1e-150, 1e-8, 1.0, 1e8, 1e150, 1e300]
 ACTS = ["linear", "quadratic", "cubic", "erf", (0.5, 0.0, 1.0),
         nearopt.Custom(np.tanh, lambda z: 1 - np.tanh(z) ** 2, lambda z: -2 * np.tanh(z) * (1 - np.tanh(z) ** 2),
