@@ -27,19 +27,5 @@ def spectrum_numpy(W1, W2, activation, X=None):
     return np.asarray(nearopt.to_numpy(nearopt.spectrum(W1, W2, activation, X)), dtype=np.float64)
 
 
-class _EmpiricalLaw:
-    """The empirical distribution of a sample, with the ``cdf``/``cdf_left`` that
-    :func:`nearopt.ks_distance` reads (a two-sample KS distance)."""
-
-    def __init__(self, samples):
-        self.samples = np.sort(np.asarray(samples, dtype=np.float64).ravel())
-
-    def cdf(self, x):
-        return np.searchsorted(self.samples, np.asarray(x, dtype=np.float64), side="right") / self.samples.size
-
-    def cdf_left(self, x):
-        return np.searchsorted(self.samples, np.asarray(x, dtype=np.float64), side="left") / self.samples.size
-
-
-#: the library's empirical law when it has one, else the local one
-EmpiricalLaw = getattr(nearopt, "EmpiricalLaw", _EmpiricalLaw)
+#: the empirical distribution of a sample (two-sample KS distances), from the library
+EmpiricalLaw = nearopt.EmpiricalLaw
