@@ -25,10 +25,12 @@ __all__ = ["pair_moments", "gaussian_moments", "moments_bytes", "hermite_rule", 
 MOMENT_KINDS = ("gg", "gdx", "ddxx", "gd2xx")
 #: quadrature temporaries per chunk of pairs: pairs × nodes² entries (about 32 MB of float64)
 QUAD_CHUNK_ENTRIES = 4_000_000
-#: a pair whose Gram eigenvalue μ1 is below this is the zero pair (a = b = 0): no direction to normalise
+#: a pair whose longer vector has a norm below this is the zero pair (a = b = 0): no direction to normalise
 DEGENERATE_FLOOR = 1e-300
-#: a pair with μ2 ≤ RANK_ONE_RTOL · μ1 spans one direction only (a ∥ b): its second basis vector is dropped
-RANK_ONE_RTOL = 1e-10
+#: a pair whose component of the shorter vector orthogonal to the longer one, |w|, is at most RANK_ONE_RTOL
+#: times the longer norm spans one direction only (a ∥ b to rounding): its second basis vector is dropped.
+#: Rounding level (64 ε): nearly parallel pairs, down to |a − b| ~ 1e-13 |a|, keep their second direction.
+RANK_ONE_RTOL = 64 * 2.0 ** -52
 
 _MATRIX_KINDS = ("ddxx", "gd2xx")
 
@@ -55,32 +57,39 @@ def _hermite_2d(K):
 
 
 def _pair_frames(xp, A, B):
-    """For every pair (a_i, b_k): the 2×2 factor L (u = L z) and the orthonormal basis columns c1, c2.
+    """For every pair (a_i, b_k): the 2×2 factor L (u = L z) and an orthonormal basis c1, c2 of span(a, b).
 
-    The Gram [[a·a, a·b], [a·b, b·b]] = V diag(μ) Vᵀ in closed form; L = V diag(√μ); the basis
-    M = [a b] V diag(μ^{-1/2}) (a column is set to 0 where μ vanishes: a degenerate span).
+    Gram–Schmidt on the longer of the two vectors (the anchor): c1 = anchor/|anchor|, w = other − (other·c1) c1
+    (projected out twice), c2 = w/|w|.  With t = other·c1 = a·b/|anchor| the pair is
+    anchor = |anchor| c1, other = t c1 + |w| c2, so L = [[|a|, 0], [t, |w|]] (rows u_a, u_b; columns z1, z2)
+    or, anchored on b, [[t, |w|], [|b|, 0]].  Every entry is a norm, a dot product or a difference of vectors
+    of rounding error ε·|anchor|, so a nearly parallel pair (a student unit close to its teacher unit) keeps
+    its O(|a − b|) second direction; an eigen-frame of the Gram matrix would get μ2 = half − rad by
+    cancellation and lose that direction below angles of about √ε.  A zero pair gets c1 = c2 = 0; c2 is
+    dropped (set to 0) only where |w| ≤ :data:`RANK_ONE_RTOL`·|anchor|, i.e. at rounding level (a kept
+    rounding-level w would be harmless as well: its coefficients in the moments are O(|w|)).
     """
-    p = xp.sum(A * A, axis=1)[:, None]
-    s = xp.sum(B * B, axis=1)[None, :]
+    na_ = xp.sqrt(xp.sum(A * A, axis=1))[:, None]
+    nb_ = xp.sqrt(xp.sum(B * B, axis=1))[None, :]
     r = A @ B.T
-    half = 0.5 * (p + s)
-    dif = 0.5 * (p - s)
-    rad = xp.sqrt(dif * dif + r * r)
-    mu1 = half + rad
-    mu2 = xp.clip(half - rad, 0.0, None)
-    phi = 0.5 * xp.atan2(r, dif)
-    cs, sn = xp.cos(phi), xp.sin(phi)
-    ok1 = mu1 > DEGENERATE_FLOOR
-    ok2 = mu2 > RANK_ONE_RTOL * mu1
-    rt1 = xp.sqrt(mu1)
-    rt2 = xp.where(ok2, xp.sqrt(mu2), 0.0)
-    inv1 = xp.where(ok1, 1.0 / xp.where(ok1, rt1, 1.0), 0.0)
-    inv2 = xp.where(ok2, 1.0 / xp.where(ok2, rt2, 1.0), 0.0)
-    L = (cs * rt1, -sn * rt2, sn * rt1, cs * rt2)
+    swap = nb_ > na_                         # anchor on b where b is the longer vector
+    big = xp.where(swap, nb_, na_)
+    ok1 = big > DEGENERATE_FLOOR
+    inv1 = xp.where(ok1, 1.0 / xp.where(ok1, big, 1.0), 0.0)
+    t = r * inv1                             # other·c1
     a = A[:, None, :]
     b = B[None, :, :]
-    c1 = (cs[..., None] * a + sn[..., None] * b) * inv1[..., None]
-    c2 = (-sn[..., None] * a + cs[..., None] * b) * inv2[..., None]
+    sw = swap[..., None]
+    c1 = xp.where(sw, b, a) * inv1[..., None]
+    w = xp.where(sw, a, b) - t[..., None] * c1
+    w = w - xp.sum(w * c1, axis=-1)[..., None] * c1   # second projection: w ⟂ c1 to rounding
+    nw = xp.sqrt(xp.sum(w * w, axis=-1))
+    ok2 = ok1 & (nw > RANK_ONE_RTOL * big)
+    nw = xp.where(ok2, nw, 0.0)
+    c2 = w * xp.where(ok2, 1.0 / xp.where(ok2, nw, 1.0), 0.0)[..., None]
+    big = xp.where(ok1, big, 0.0)
+    zero = xp.zeros_like(t)
+    L = (xp.where(swap, t, big), xp.where(swap, nw, zero), xp.where(swap, big, t), xp.where(swap, zero, nw))
     return L, c1, c2
 
 
@@ -156,10 +165,10 @@ def _entries_per_pair(n_in, want):
 
 def _temp_entries_per_pair(n_in, want, K):
     """Temporaries per pair of one chunk: quadrature arguments and function values with the activation's own
-    temporaries (about 12 K², measured), the frames (4 Ni), and about 6 matrices Ni × Ni while a
+    temporaries (about 12 K², measured), the Gram–Schmidt frames (6 Ni), and about 6 matrices Ni × Ni while a
     ``ddxx``/``gd2xx`` moment is assembled."""
     mats = any(w in _MATRIX_KINDS for w in want)
-    return (12 * K * K if K > 1 else 0) + 4 * n_in + (6 * n_in * n_in if mats else 0) + 12
+    return (12 * K * K if K > 1 else 0) + 6 * n_in + (6 * n_in * n_in if mats else 0) + 12
 
 
 def moments_bytes(na, nb, n_in, want, K) -> float:
