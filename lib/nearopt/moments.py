@@ -64,8 +64,9 @@ def _pair_frames(xp, A, B):
     anchor = |anchor| c1, other = t c1 + |w| c2, so L = [[|a|, 0], [t, |w|]] (rows u_a, u_b; columns z1, z2)
     or, anchored on b, [[t, |w|], [|b|, 0]].  Every entry is a norm, a dot product or a difference of vectors
     of rounding error ε·|anchor|, so a nearly parallel pair (a student unit close to its teacher unit) keeps
-    its O(|a − b|) second direction; an eigen-frame of the Gram matrix would get μ2 = half − rad by
-    cancellation and lose that direction below angles of about √ε.  A zero pair gets c1 = c2 = 0; c2 is
+    its O(|a − b|) second direction.  (An eigen-frame of the Gram matrix gets μ2 = half − rad by
+    cancellation, relative error ε/angle², and must drop the direction at small angles: it did below 1e-5,
+    which put population gradients and residual terms off by 2–25 % near the teacher.)  A zero pair gets c1 = c2 = 0; c2 is
     dropped (set to 0) only where |w| ≤ :data:`RANK_ONE_RTOL`·|anchor|, i.e. at rounding level (a kept
     rounding-level w would be harmless as well: its coefficients in the moments are O(|w|)).
     """
@@ -165,10 +166,10 @@ def _entries_per_pair(n_in, want):
 
 def _temp_entries_per_pair(n_in, want, K):
     """Temporaries per pair of one chunk: quadrature arguments and function values with the activation's own
-    temporaries (about 12 K², measured), the Gram–Schmidt frames (6 Ni), and about 6 matrices Ni × Ni while a
-    ``ddxx``/``gd2xx`` moment is assembled."""
+    temporaries (about 12 K², measured), the Gram–Schmidt frames (7 Ni; 6.5 Ni measured), and about
+    6 matrices Ni × Ni while a ``ddxx``/``gd2xx`` moment is assembled."""
     mats = any(w in _MATRIX_KINDS for w in want)
-    return (12 * K * K if K > 1 else 0) + 6 * n_in + (6 * n_in * n_in if mats else 0) + 12
+    return (12 * K * K if K > 1 else 0) + 7 * n_in + (6 * n_in * n_in if mats else 0) + 12
 
 
 def moments_bytes(na, nb, n_in, want, K) -> float:
