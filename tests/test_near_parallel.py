@@ -8,6 +8,8 @@ which left the quadratic gradient 1.7 % and the residual term of the full Hessia
 References, independent of nearopt's moments (plain NumPy, written here):
 - quadratic g(z) = z²: y(x) = xᵀDx with D = W1ᵀ diag(W2) W1, so L = ½[(tr E)² + 2 tr(E²)], E = D − D*;
 - linear g(z) = z: L = ½ |W1ᵀW2 − W1*ᵀW2*|²;
+- cubic g(z) = z³: the population loss is a polynomial of degree 6 in x, so a tensor Gauss–Hermite rule with
+  4 nodes per input dimension (4⁴ = 256 points, exact to degree 7) gives it exactly;
 - erf g(z) = erf(z/√2): L = ½ cᵀQc, Q_ik = (2/π) arcsin(a_i·a_k / √((1+|a_i|²)(1+|a_k|²))), c = (W2, −W2*).
 Gradients by complex step of the loss (exact to rounding); each analytic gradient written here is checked
 against that, and Hessians are complex steps of the analytic gradient.  The Gauss–Newton part is the Hessian
@@ -58,6 +60,29 @@ def _lin_grad(theta, theta_t, ni, nh):
     return np.concatenate([(W2[:, None] * e[None, :]).ravel(), W1 @ e])
 
 
+def _cubic_rule(ni):
+    t, w = np.polynomial.hermite_e.hermegauss(4)
+    X = np.stack([g.ravel() for g in np.meshgrid(*([t] * ni), indexing="ij")], axis=1)
+    wq = np.prod(np.stack([g.ravel() for g in np.meshgrid(*([w] * ni), indexing="ij")], axis=1), axis=1)
+    return X, wq / np.sqrt(2.0 * np.pi) ** ni
+
+
+def _cubic_loss(theta, theta_t, ni, nh):
+    (W1, W2), (T1, T2) = _split(theta, ni, nh), _split(theta_t, ni, nh)
+    X, wq = _cubic_rule(ni)
+    r = (X @ W1.T) ** 3 @ W2 - (X @ T1.T) ** 3 @ T2
+    return 0.5 * np.sum(wq * r * r)
+
+
+def _cubic_grad(theta, theta_t, ni, nh):
+    (W1, W2), (T1, T2) = _split(theta, ni, nh), _split(theta_t, ni, nh)
+    X, wq = _cubic_rule(ni)
+    U = X @ W1.T
+    r = wq * (U ** 3 @ W2 - (X @ T1.T) ** 3 @ T2)
+    g1 = W2[:, None] * ((3.0 * U ** 2 * r[:, None]).T @ X)
+    return np.concatenate([g1.ravel(), (U ** 3).T @ r])
+
+
 def _erf_parts(theta, theta_t, ni, nh):
     W1, W2 = _split(theta, ni, nh)
     T1, T2 = _split(theta_t, ni, nh)
@@ -105,6 +130,7 @@ def _hess_cs(grad, theta, theta_t, ni, nh):
 
 
 CASES = {"quadratic": (_quad_loss, _quad_grad, 4, 6),
+         "cubic": (_cubic_loss, _cubic_grad, 4, 6),
          "linear": (_lin_loss, _lin_grad, 3, 2),
          "erf": (_erf_loss, _erf_grad, 4, 6)}
 SIGMAS = (1e-3, 1e-5, 1e-6, 1e-7)
