@@ -203,8 +203,10 @@ def tangent_rank(degrees, n_in, n_hidden, seed=0, trials=2) -> int:
     Rows: for each unit j, the coefficients of g(w_j·x) and of g'(w_j·x) x_k in the monomial basis; in
     degree p these are (p!/α!) c_p w^α and (p!/α!) c_p α_k w^{α−e_k}.  Column factors (p!/α!) c_p and row
     factors W2[j] do not change the rank, so the matrix has entries w^α and α_k w^{α−e_k}.  Its rank is
-    computed exactly modulo the prime 2³¹ − 1 at random integer weights (max over ``trials``); a random
-    point is generic except with probability below rows/prime.
+    computed exactly modulo the prime Q = 2³¹ − 1 at weights drawn uniformly from [1, Q − 1] (max over
+    ``trials``). A modular rank can only under-count the generic rank; by Schwartz–Zippel a draw falls
+    short with probability at most r · p_max / (Q − 1) per trial (r the rank, p_max the largest degree:
+    a nonvanishing r × r minor is a polynomial of degree at most r · p_max in the weights).
     """
     n_in = check_size(n_in, "n_in")
     n_hidden = check_size(n_hidden, "n_hidden")
