@@ -48,7 +48,11 @@ def _perturbation(xp, W1, W2, sigma0, seed):
 
 
 def perturb(W1, W2, sigma0, seed=0):
-    """Student θ* + δθ0 with δθ0 ~ N(0, σ0² I_P); returns (W1s, W2s, δθ0)."""
+    """Student θ* + δθ0 with δθ0 ~ N(0, σ0² I_P); returns (W1s, W2s, δθ0).
+
+    ``seed`` seeds ``numpy.random.default_rng``, as :func:`nearopt.sample_teacher` does: with the
+    teacher's own seed, δW1 is proportional to W1* (a special, radial direction). Use another seed.
+    """
     xp, W1, W2 = check_weights(W1, W2)
     sigma0 = check_nonneg(sigma0, "sigma0")
     rng(seed)  # validates the seed before anything is drawn

@@ -25,7 +25,11 @@ _SAMPLE_COPIES = 3
 def sample_teacher(n_in, n_hidden, seed=0, w1_var=None, w2_var=None, xp=None):
     """Teacher weights W1 (Nh × Ni) ~ N(0, σ1²), W2 (Nh,) ~ N(0, σ2²); defaults σ1² = 1/Ni, σ2² = 1/Nh.
 
-    Reproducible from ``seed`` (NumPy's PCG64, so identical on every backend).
+    Reproducible from ``seed`` (NumPy's PCG64, so identical on every backend). Every sampler of the
+    library (:func:`sample_inputs`, :func:`nearopt.perturb`, the ``seed`` of :func:`nearopt.descend`)
+    draws from ``numpy.random.default_rng(seed)``: the same integer seed gives the same standard-normal
+    stream, so a perturbation or a batch drawn with the teacher's own seed is aligned with the teacher
+    (δW1 ∝ W1*, the first Nh inputs ∝ the rows of W1*). Use different seeds for teacher and draws.
     """
     n_in = check_size(n_in, "n_in")
     n_hidden = check_size(n_hidden, "n_hidden")
@@ -45,6 +49,7 @@ def sample_inputs(n_samples, n_in, dist="gaussian", seed=0, df=3.0, density=0.1,
 
     ``dist``: ``"gaussian"`` N(0,1); ``"uniform"`` U(−√3, √3); ``"rademacher"`` ±1;
     ``"student-t"`` t_df/√(df/(df−2)) (heavy tails, df > 2); ``"sparse"`` Bernoulli(density)·N(0, 1/density).
+    The same integer ``seed`` as :func:`sample_teacher` gives the same normal stream (see there).
     """
     n_samples = check_size(n_samples, "n_samples")
     n_in = check_size(n_in, "n_in")
